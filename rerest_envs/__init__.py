@@ -11,8 +11,9 @@ tells linters the import is used. This package never imports the harness (`reres
 """
 
 from rerest_envs.core import AnyText, Feedback, TextEnv
+from rerest_envs.data import resolve_data_dir
 from rerest_envs.registration import ENV_SPECS, register_envs, registered_ids
 
 register_envs()
 
-__all__ = ["ENV_SPECS", "AnyText", "Feedback", "TextEnv", "register_envs", "registered_ids"]
+__all__ = ["ENV_SPECS", "AnyText", "Feedback", "TextEnv", "register_envs", "registered_ids", "resolve_data_dir"]
