@@ -57,9 +57,29 @@ class WorkerPool:
         self._all: dict[int, WorkerConnection] = {}
         self._lock = threading.Lock()
         self._closed = False
+        # Workers die with the thread that started them (bubblewrap's --die-with-parent and the
+        # worker's PR_SET_PDEATHSIG follow the parent *thread*), so every worker is started by one
+        # long-lived spawner thread, never by a short-lived caller thread such as a thread pool's.
+        self._spawn_requests: queue.Queue[tuple[int, queue.Queue[Any]]] = queue.Queue()
+        self._spawner = threading.Thread(target=self._spawn_loop, name=f"{name}-sandbox-spawner", daemon=True)
+        self._spawner.start()
+
+    def _spawn_loop(self) -> None:
+        while True:
+            index, reply = self._spawn_requests.get()
+            if index < 0:
+                return
+            try:
+                reply.put(self._spawn(index))
+            except BaseException as exc:  # handed to the caller, raised there
+                reply.put(exc)
 
     def _start(self, index: int) -> WorkerConnection:
-        conn = self._spawn(index)
+        reply: queue.Queue[Any] = queue.Queue()
+        self._spawn_requests.put((index, reply))
+        conn = reply.get()
+        if isinstance(conn, BaseException):
+            raise conn
         try:
             hello = json.loads(conn.read_line(timeout=60.0))
         except (WorkerDied, ValueError) as exc:
@@ -113,6 +133,8 @@ class WorkerPool:
 
     def close(self) -> None:
         """Kill every worker; later `submit` calls raise. Safe to call twice."""
+        if not self._closed:
+            self._spawn_requests.put((-1, queue.Queue()))
         self._closed = True
         with self._lock:
             conns, self._all = list(self._all.values()), {}

@@ -148,7 +148,8 @@ class TestReport:
         return asdict(self)
 
 
-def run_tests(sandbox: Sandbox, program: str, tests: Sequence[str], *, setup: str = "", timeout_per_test: float = 3.0,
+def run_tests(sandbox: Sandbox, program: str, tests: Sequence[str], *, setup: str = "", test_setup: str = "",
+              timeout_per_test: float = 3.0,
               timeout: float | None = None, memory_mb: int | None = None) -> TestReport:
     """Run `program` (after `setup`, e.g. imports) against each statement of `tests`.
 
@@ -156,7 +157,9 @@ def run_tests(sandbox: Sandbox, program: str, tests: Sequence[str], *, setup: st
         sandbox: Where to run (any backend).
         program: The candidate solution.
         tests: Test statements, usually `assert ...` lines; each may be several lines.
-        setup: Code run before the program (MBPP's `test_setup_code`, HumanEval's imports).
+        setup: Code run before the program (imports the program may rely on, e.g. HumanEval's `typing`).
+        test_setup: Code run after the program, before the tests (MBPP's `test_setup_code`,
+            which builds test fixtures from the program's own classes).
         timeout_per_test: Seconds each test (and loading the program) may take.
         timeout: Wall-clock limit of the whole run; default: enough for every test plus start-up.
         memory_mb: Memory limit override.
@@ -167,7 +170,7 @@ def run_tests(sandbox: Sandbox, program: str, tests: Sequence[str], *, setup: st
         test is reported failed with that reason.
     """
     nonce = "@@rerest-" + secrets.token_hex(8) + "@@"
-    source = f"{setup}\n{program}" if setup else program
+    source = "\n".join(part for part in (setup, program, test_setup) if part)
     harness = _HARNESS.format(nonce=nonce, source=source, tests=list(tests), per_test=float(timeout_per_test))
     if timeout is None:
         timeout = timeout_per_test * (len(tests) + 1) + 2.0

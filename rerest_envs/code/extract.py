@@ -1,0 +1,40 @@
+"""Find the program inside what a model wrote.
+
+Models answer code tasks in many wrappings; we accept the common ones, in this order:
+  1. Markdown fences (```python ... ``` or bare ```), even when the closing fence is missing;
+     with several blocks, the first one that defines the wanted function, else all joined.
+  2. `[PYTHON] ... [/PYTHON]` (Re-ReST's and Code Llama's MBPP format), closing tag optional.
+  3. `[BEGIN] ... [DONE]` (Austin et al.'s MBPP few-shot format), closing tag optional.
+  4. Otherwise the whole text, as bare code.
+"""
+
+from __future__ import annotations
+
+import re
+
+_FENCE = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n(.*?)(?:```|\Z)", re.S | re.I)
+_TAGS = (
+    re.compile(r"\[PYTHON\](.*?)(?:\[/PYTHON\]|\Z)", re.S | re.I),
+    re.compile(r"\[BEGIN\](.*?)(?:\[DONE\]|\Z)", re.S | re.I),
+)
+
+
+def extract_program(text: str, entry_point: str | None = None) -> tuple[str, str]:
+    """Return `(program, how)`; `how` names the wrapping found (`fence`, `python-tag`, `begin-tag`, `bare`).
+
+    Args:
+        text: The model's answer.
+        entry_point: The function the tests call; used to pick among several fenced blocks.
+    """
+    blocks = [b for b in _FENCE.findall(text) if b.strip()]
+    if blocks:
+        if entry_point:
+            for block in blocks:
+                if re.search(rf"^\s*(?:async\s+)?def\s+{re.escape(entry_point)}\s*\(", block, re.M):
+                    return block.strip("\n"), "fence"
+        return "\n\n".join(b.strip("\n") for b in blocks), "fence"
+    for name, pattern in zip(("python-tag", "begin-tag"), _TAGS):
+        match = pattern.search(text)
+        if match and match.group(1).strip():
+            return match.group(1).strip("\n"), name
+    return text.strip("\n"), "bare"
