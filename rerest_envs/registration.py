@@ -13,8 +13,9 @@ NAMESPACE = "rerest"
 
 #: id -> (entry point, max_episode_steps); kwargs go through `gymnasium.make(id, **kwargs)`.
 ENV_SPECS: dict[str, tuple[str, int | None]] = {
-    f"{NAMESPACE}/MBPP-v0": ("rerest_envs.code.mbpp:MBPPEnv", 1),
-    f"{NAMESPACE}/HumanEval-v0": ("rerest_envs.code.humaneval:HumanEvalEnv", 1),
+    # One-step envs terminate by themselves; a TimeLimit of 1 would also flag every answer truncated.
+    f"{NAMESPACE}/MBPP-v0": ("rerest_envs.code.mbpp:MBPPEnv", None),
+    f"{NAMESPACE}/HumanEval-v0": ("rerest_envs.code.humaneval:HumanEvalEnv", None),
 }
 
 

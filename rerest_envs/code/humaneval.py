@@ -59,7 +59,7 @@ class HumanEvalEnv(CodeEnv):
     `reward="fraction"`, the fraction of tests passed.
 
     ## Episode End
-    Terminates after the first answer (one step). `max_episode_steps=1`.
+    Terminates after the first answer (one step); never truncated.
 
     ## Information
     - `task_id` (str): e.g. `HumanEval/0`.

@@ -59,7 +59,7 @@ class MBPPEnv(CodeEnv):
     the reward is the fraction of tests passed, in [0, 1].
 
     ## Episode End
-    Terminates after the first answer (one step). `max_episode_steps=1`.
+    Terminates after the first answer (one step); never truncated.
 
     ## Information
     `info` at reset and step:

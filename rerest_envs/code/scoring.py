@@ -13,6 +13,7 @@ reference solution go to `privileged`.
 from __future__ import annotations
 
 import ast
+import warnings
 import re
 from typing import Any
 
@@ -29,7 +30,9 @@ def _defines(program: str, name: str) -> bool:
 
 def _parse_error(program: str) -> str | None:
     try:
-        ast.parse(program)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escapes etc. are the program's business
+            ast.parse(program)
     except SyntaxError as exc:
         return f"{type(exc).__name__}: {exc.msg} (line {exc.lineno})"
     except ValueError as exc:  # e.g. null bytes
