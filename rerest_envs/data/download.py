@@ -4,8 +4,9 @@ Every env falls back on this when no local copy of its data exists, and the resu
 that later runs trust. So a download never leaves a file that looks complete unless it is: bytes go
 to `<name>.<random>.part` next to the destination and are renamed into place (`os.replace`, atomic)
 only after the byte count and the checksum check out. Network errors, timeouts and 5xx/429 answers
-are retried with exponential backoff; everything else fails at once. Every failure is one
-`DownloadError` sentence with the URL, the reason and the fix.
+are retried with exponential backoff; everything else (HTTP 4xx, unknown host, missing file,
+checksum mismatch) fails at once. Every failure is one `DownloadError` sentence with the URL, the
+reason and the fix.
 
 After a download, `<name>.sha256` (in `sha256sum` format) records the digest that was seen; for a
 file the manifest does not pin, that digest is also logged so a maintainer can pin it.
@@ -25,6 +26,7 @@ import http.client
 import importlib.metadata
 import logging
 import os
+import socket
 import time
 import urllib.error
 import urllib.parse
@@ -168,7 +170,8 @@ def _fetch_once(url: str, dest: Path, *, sha256: str | None, size: int | None, t
                 raise _Transient(f"HTTP {e.code} {e.reason}") from e
             raise DownloadError(f"Downloading {url} failed: HTTP {e.code} {e.reason}; {fix}.") from e
         except urllib.error.URLError as e:
-            if isinstance(e.reason, (FileNotFoundError, PermissionError, IsADirectoryError)):
+            unknown_host = isinstance(e.reason, socket.gaierror) and e.reason.errno == socket.EAI_NONAME
+            if unknown_host or isinstance(e.reason, (FileNotFoundError, PermissionError, IsADirectoryError)):
                 raise DownloadError(f"Downloading {url} failed: {e.reason}; {fix}.") from e
             raise _Transient(f"{e.reason}") from e
         except (http.client.HTTPException, ConnectionError, TimeoutError) as e:
