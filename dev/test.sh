@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Run the whole test suite on a fresh machine: set up, start the services the tests need
+# (dockerd with the sandbox image, as root), run pytest, stop what was started.
+#
+#   bash dev/test.sh                 # everything, slow tests included (what CI runs)
+#   bash dev/test.sh -m "not slow"   # extra arguments go to pytest
+#
+# Without root, or with RERST_DOCKER=0, the docker tests are skipped (CI sets RERST_REQUIRE_DOCKER=1
+# so that a missing daemon fails the run instead).
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+bash dev/setup.sh
+
+if [[ "${RERST_DOCKER:-1}" == "1" ]]; then
+    if bash dev/dockerd.sh start; then
+        trap 'bash dev/dockerd.sh stop || true' EXIT
+    else
+        echo "test.sh: no Docker daemon: the docker sandbox tests will be skipped" >&2
+    fi
+fi
+
+status=0
+.venv/bin/python -m pytest "$@" || status=$?
+if [[ "$status" == "5" ]]; then
+    echo "test.sh: pytest collected no tests" >&2
+fi
+exit "$status"
