@@ -66,7 +66,7 @@ class TaskManifest:
         return tuple(f.name for f in self.files)
 
 
-#: task folder name -> manifest. Tasks without an entry (hotpotqa, alfworld, gqa, t2i for now) are
+#: task folder name -> manifest. Tasks without an entry (alfworld, gqa, t2i for now) are
 #: found locally only; give them an entry once their official files and URLs are settled.
 MANIFESTS: dict[str, TaskManifest] = {
     "mbpp": TaskManifest(
@@ -79,6 +79,23 @@ MANIFESTS: dict[str, TaskManifest] = {
         ),
         source="google-research/google-research on GitHub",
         license="CC BY 4.0",
+    ),
+    "hotpotqa": TaskManifest(
+        title="HotpotQA",
+        files=(
+            # The official distractor-setting files (hotpotqa.github.io); not pinned (no verified digest yet).
+            RemoteFile("hotpot_dev_distractor_v1.json", "http://curtis.ml.cmu.edu/datasets/hotpot/hotpot_dev_distractor_v1.json"),
+            RemoteFile("hotpot_train_v1.1.json", "http://curtis.ml.cmu.edu/datasets/hotpot/hotpot_train_v1.1.json"),
+            # ReAct's 7405 dev questions in official order (split react500), as the Re-ReST repo holds them.
+            RemoteFile(
+                "rerest_dev_questions.json",
+                "https://raw.githubusercontent.com/PlusLabNLP/Re-ReST/ea773e3d6304904616abde3b609d55be1de4fff1/hotpotqa/data/hotpotqa/dev.json",
+                sha256="05001dcdeb2b2b2243a88f23daaf8de9237494cd387e13bc25854d3e031101d3",
+                size=1179017,
+            ),
+        ),
+        source="the HotpotQA site (curtis.ml.cmu.edu) and PlusLabNLP/Re-ReST on GitHub",
+        license="CC BY-SA 4.0",
     ),
 }
 
