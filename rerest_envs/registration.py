@@ -16,6 +16,7 @@ ENV_SPECS: dict[str, tuple[str, int | None]] = {
     # One-step envs terminate by themselves; a TimeLimit of 1 would also flag every answer truncated.
     f"{NAMESPACE}/MBPP-v0": ("rerest_envs.code.mbpp:MBPPEnv", None),
     f"{NAMESPACE}/HumanEval-v0": ("rerest_envs.code.humaneval:HumanEvalEnv", None),
+    f"{NAMESPACE}/Layout-v0": ("rerest_envs.layout.env:LayoutEnv", None),
     f"{NAMESPACE}/HotpotQA-v0": ("rerest_envs.hotpotqa.env:HotpotQAEnv", 7),
 }
 

@@ -1,0 +1,220 @@
+"""`rerest/Layout-v0`: turn a caption into a VPGen layout; VPEval-style skill checks score it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from rerest_envs.core import Feedback, TextEnv
+from rerest_envs.layout.parse import OBJECTS_FORMAT, Box, ParsedLayout, format_layout, format_objects, parse_layout, parse_objects
+from rerest_envs.layout.prompts import load_prompt_set
+from rerest_envs.layout.reference import reference_layout
+from rerest_envs.layout.render import ImageStage, draw_layout
+from rerest_envs.layout.scoring import score_layout
+from rerest_envs.layout.task import LayoutTask
+
+#: VPGen's instructions (`task_utils.py`), step 1 and step 2; ONE_STEP is ours (boxes directly).
+STEP1_INSTRUCTION = "Instruction: Given an image caption, determine objects and their counts."
+STEP2_INSTRUCTION = "Instruction: Given an image caption and objects, determine the coordinates of the objects."
+ONE_STEP_INSTRUCTION = "Instruction: Given an image caption, determine the objects and the coordinates of the objects."
+#: Longest step-1 answer repeated in the step-2 observation (characters).
+MAX_OBJECTS_ECHO = 500
+
+
+class LayoutEnv(TextEnv):
+    """Layout generation for text-to-image, as in VPGen, scored by VPEval's skills on the boxes.
+
+    ## Description
+    The agent reads an image caption and writes a layout: the objects with their counts, then
+    one box per object instance on a 0-99 grid (VPGen, Cho et al. 2023: an LM plans the layout and
+    GLIGEN draws it). The env checks the layout against the caption's requirements with VPEval's
+    skill definitions (object, count, spatial, scale, text; GenEval's "must not contain") and
+    explains every failed check in words, so that a reflector can repair the layout (Re-ReST).
+    Prompt sets: VPEval skill and open-ended prompts, GenEval, NSR-1K (with ground-truth COCO
+    layouts), T2I-CompBench, and PaintSkills-style template prompts generated without any file.
+
+    ## Action Space
+    `AnyText`. Two-step episodes (`steps=2`, VPGen): first objects and counts, then boxes::
+
+        dog (2), frisbee (1)
+        dog [(10, 40, 45, 90), (55, 42, 90, 88)] frisbee [(40, 5, 55, 20)]
+
+    One-step episodes (`steps=1`) take the boxes only. Coordinates are `(x1, y1, x2, y2)`,
+    integers 0-99, origin top-left. Parsing is lenient: case, spaces, plurals and synonyms in names
+    (`people` counts as persons), a missing `]` or `)`, corners in the wrong order (swapped),
+    fractions in [0, 1] (scaled) and values over 99 (clipped) are accepted and noted.
+
+    ## Observation Space
+    `AnyText`. First observation (two-step, `prompt_set="vpeval-count"`, task `count_val_000001`)::
+
+        Instruction: Given an image caption, determine objects and their counts.
+        Caption: 2 persons
+
+    After step 1 the observation repeats the answer, as VPGen does::
+
+        Instruction: Given an image caption and objects, determine the coordinates of the objects.
+        Caption: 2 persons
+        Objects: person (2)
+
+    After the layout the observation is the feedback message, e.g.::
+
+        1 of 2 requirements met.
+        - the bench should be left of the suitcase but its centre is 12 units to the right
+
+    A malformed layout (`I don't know`) gets `Could not read the layout: no box could be read:
+    Write each object followed by its boxes as ...` followed by the failed requirements.
+
+    ## Starting State
+    One prompt of the set: `options={"task_id": ...}` chooses it, otherwise the seeded `np_random`.
+
+    ## Rewards
+    Skill accuracy: 1.0 when every requirement is met, else 0.0 (`reward="binary"`); with
+    `reward="fraction"`, the fraction of requirements met (VPEval's open-ended score), in [0, 1].
+    Step 1 of a two-step episode pays 0.
+
+    ## Episode End
+    Terminates after the layout (step 1 of 1, or step 2 of 2); never truncated.
+
+    ## Information
+    `info` at reset and step:
+    - `task_id` (str); `prompt` (str, the caption); `skill` (str); `step` (int, 1 or 2, the step the
+      next action answers; reset and step 1 only).
+    - `feedback` (`Feedback`): `success` (None until the layout is scored), `score` (fraction of
+      requirements met), `message` (one line per failed requirement, then reading notes and what a
+      layout cannot show), `privileged` (**reflector-only**: the NSR-1K ground-truth layout, or a
+      reference layout built by the env that meets every requirement), `details` (one list per
+      check name: `object_present`, `count_matches`, `color_named`, `relation_holds`,
+      `scale_holds`, `count_compares`, `excluded_absent`, `text_rendered`, each entry
+      `{requirement, passed, explanation, ...evidence}`; plus `layout` (boxes read), `parse`
+      (`notes`, `errors`), `not_checked`; at step 1 of two: `objects` and `parse`).
+    - `image` (final step, only with an `image_stage`): the generated image.
+
+    Scoring rules (details in `rerest_envs.layout.scoring`): spatial relations compare box centres
+    with VPEval's margin (5/512 of the image side); next_to/near allow an edge gap of up to 2x/3x
+    the longest side of the larger box; in_front_of/behind compare bottom edges (no depth in a
+    layout); hidden_by needs half the subject's box inside the object's; scale compares areas with
+    VPEval's 5% tolerance; text is checked only through an `image_stage` (without one it counts
+    as not met, and the message says so); VQA questions of open-ended prompts are listed, not scored.
+
+    ## Arguments
+    ```python
+    gymnasium.make("rerest/Layout-v0", prompt_set="generated-count-spatial", split="train", steps=2,
+                   num_prompts=None, generator_seed=0, classes="coco", data_dir=None, reward="binary",
+                   image_stage=None, render_mode=None, render_size=512)
+    ```
+    - `prompt_set`: `generated-count`, `generated-spatial`, `generated-scale`,
+      `generated-count-spatial`, `generated-mixed` (no files needed; PaintSkills templates over COCO
+      classes, counts 1-4), or a file set read from the `t2i` data folder: `vpeval-object` (400),
+      `vpeval-count` (2,560), `vpeval-count-paper` (the paper's 1,000), `vpeval-text` (403),
+      `vpeval-open` (160), `geneval` (553), `nsr1k-counting` (762), `nsr1k-spatial` (738),
+      `t2icompbench-spatial`, `t2icompbench-3d-spatial`, `t2icompbench-numeracy` (300 each).
+    - `split`: `train` or `test` for generated sets (disjoint object sets); file sets have none.
+    - `steps`: 2 (objects, then boxes; VPGen) or 1 (boxes only).
+    - `num_prompts`: generated set size (default 1000 train, 200 test); for file sets, the first N.
+    - `generator_seed`: seed of the template generator; `classes`: `coco` (80) or `paintskills` (21).
+    - `data_dir`: the `t2i` folder; default: the data layer (`$RERST_DATA_DIR/t2i`, then the cache).
+    - `reward`: `"binary"` or `"fraction"`.
+    - `image_stage`: an `ImageStage` (image model + OCR), or None (layout-only scoring).
+    - `render_mode`: None, `"ansi"` (transcript) or `"rgb_array"` (the layout drawn, `render_size` px square).
+
+    ## Version History
+    - v0: initial version.
+
+    ## References
+    - Cho, Zala, Bansal, "Visual Programming for Text-to-Image Generation and Evaluation" (VPGen, VPEval), NeurIPS 2023.
+    - Cho et al., "DALL-Eval" (PaintSkills), ICCV 2023. Ghosh et al., "GenEval", NeurIPS 2023.
+    - Feng et al., "LayoutGPT" (NSR-1K), NeurIPS 2023. Huang et al., "T2I-CompBench", NeurIPS 2023.
+    - Dou et al., "Re-ReST: Reflection-Reinforced Self-Training for Language Agents", EMNLP 2024.
+    """
+
+    metadata: dict[str, Any] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+
+    def __init__(self, prompt_set: str = "generated-count-spatial", split: str = "train", *, steps: Literal[1, 2] = 2,
+                 num_prompts: int | None = None, generator_seed: int = 0, classes: str = "coco", data_dir: str | Path | None = None,
+                 reward: Literal["binary", "fraction"] = "binary", image_stage: ImageStage | None = None,
+                 render_mode: str | None = None, render_size: int = 512) -> None:
+        super().__init__(render_mode=render_mode)
+        if steps not in (1, 2):
+            raise ValueError(f"steps={steps!r} must be 2 (objects, then boxes, as VPGen) or 1 (boxes only).")
+        if reward not in ("binary", "fraction"):
+            raise ValueError(f"reward={reward!r} is not one of 'binary' (1 when every requirement is met) or 'fraction' (share met).")
+        if render_size < 32:
+            raise ValueError(f"render_size={render_size!r} is too small; use at least 32 pixels.")
+        tasks = load_prompt_set(prompt_set, data_dir, split=split, num_prompts=num_prompts, generator_seed=generator_seed, classes=classes)
+        self.tasks = {t.task_id: t for t in tasks}
+        self.task_ids = [t.task_id for t in tasks]
+        self.prompt_set, self.split, self.steps, self.reward_mode = prompt_set, split, steps, reward
+        self.image_stage, self.render_size = image_stage, render_size
+        self._task: LayoutTask | None = None
+        self._phase = 1
+        self._objects_text = ""
+        self._boxes: list[Box] = []
+        self._privileged: dict[str, str] = {}
+
+    # -- episode ------------------------------------------------------------------------------------
+    def _start(self, task_id: str) -> tuple[str, dict[str, Any]]:
+        self._task = self.tasks[task_id]
+        self._phase, self._objects_text, self._boxes = 1, "", []
+        first = STEP1_INSTRUCTION if self.steps == 2 else ONE_STEP_INSTRUCTION
+        return f"{first}\nCaption: {self._task.prompt}", {"prompt": self._task.prompt, "skill": self._task.skill, "step": 1}
+
+    def _act(self, action: str) -> tuple[str, float, bool, Feedback, dict[str, Any]]:
+        task = self._task
+        assert task is not None
+        if self.steps == 2 and self._phase == 1:
+            return self._objects_step(task, action)
+        parsed = parse_layout(action)
+        self._boxes = parsed.boxes
+        info: dict[str, Any] = {"prompt": task.prompt, "skill": task.skill}
+        image_texts = None
+        if self.image_stage is not None and task.texts:
+            info["image"] = self.image_stage.generate(task.prompt, parsed.boxes)
+            image_texts = self.image_stage.read_text(info["image"])
+        feedback = score_layout(task, parsed, image_texts=image_texts, privileged=self._privileged_for(task))
+        reward = feedback.score if self.reward_mode == "fraction" else float(bool(feedback.success))
+        return feedback.message, reward, True, feedback, info
+
+    def _objects_step(self, task: LayoutTask, action: str) -> tuple[str, float, bool, Feedback, dict[str, Any]]:
+        parsed = parse_objects(action)
+        self._phase = 2
+        self._objects_text = " ".join(action.split())[:MAX_OBJECTS_ECHO]
+        observation = f"{STEP2_INSTRUCTION}\nCaption: {task.prompt}\nObjects: {self._objects_text}"
+        read = format_objects(parsed.items)
+        lines = [f"Read {len(parsed.items)} object{'s' if len(parsed.items) != 1 else ''}: {read}." if parsed.items else "Read no objects."]
+        if parsed.errors or parsed.notes:
+            lines.append("While reading your answer: " + "; ".join(parsed.errors + parsed.notes) + ".")
+        if parsed.errors:
+            lines.append(OBJECTS_FORMAT)
+        details = {"objects": [[p, c] for p, c in parsed.items], "parse": {"notes": parsed.notes, "errors": parsed.errors}}
+        feedback = Feedback(success=None, score=0.0, message="\n".join(lines), details=details)
+        return observation, 0.0, False, feedback, {"prompt": task.prompt, "skill": task.skill, "step": 2}
+
+    def _privileged_for(self, task: LayoutTask) -> str:
+        """Ground truth where the data has it, else the env's reference layout when it meets every requirement."""
+        if task.task_id not in self._privileged:
+            text = ""
+            if task.gt_boxes is not None:
+                gt = list(task.gt_boxes)
+                text = f"Ground-truth layout (NSR-1K, from COCO): objects `{_objects_of(gt)}`; boxes `{format_layout(gt)}`"
+            else:
+                ref = reference_layout(task)
+                if ref and score_layout(task, ParsedLayout(boxes=ref)).success:
+                    text = f"A layout that meets every requirement (built by the env): objects `{_objects_of(ref)}`; boxes `{format_layout(ref)}`"
+            self._privileged[task.task_id] = text
+        return self._privileged[task.task_id]
+
+    # -- rendering ----------------------------------------------------------------------------------
+    def render(self) -> str | np.ndarray | None:
+        """`ansi`: the transcript; `rgb_array`: the last layout drawn as labelled boxes (blank before one)."""
+        if self.render_mode == "rgb_array":
+            return draw_layout(self._boxes, self.render_size, caption=self._task.prompt if self._task else None)
+        return super().render()
+
+
+def _objects_of(boxes: list[Box]) -> str:
+    counts: dict[str, int] = {}
+    for b in boxes:
+        counts[b.phrase] = counts.get(b.phrase, 0) + 1
+    return format_objects(list(counts.items()))
