@@ -30,7 +30,10 @@ from rerest_envs.hotpotqa.corpus import Page
 DEFAULT_API_URL = "https://en.wikipedia.org/w/api.php"
 DEFAULT_USER_AGENT = USER_AGENT.replace("data downloader", "HotpotQA env; https://github.com/PlusLabNLP/Re-ReST reimplementation")
 _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'A-Z0-9])")
+#: Words whose trailing period does not end a sentence (besides single-letter initials such as "D.").
+_ABBREVIATIONS = frozenset({"jr", "sr", "dr", "mr", "mrs", "ms", "st", "mt", "ft", "vs", "no", "inc", "co", "ltd", "gen", "col",
+                            "lt", "sgt", "rev", "prof", "u.s", "u.k", "e.g", "i.e", "c", "ca", "approx", "op", "vol"})
 
 
 class WikipediaUnavailable(RuntimeError):
@@ -44,7 +47,16 @@ def split_sentences(text: str) -> tuple[str, ...]:
         paragraph = paragraph.strip()
         if not paragraph or (paragraph.startswith("==") and paragraph.endswith("==")):
             continue
-        sentences += [s.strip() for s in _SENTENCE_END.split(paragraph) if s.strip()]
+        start = 0
+        for match in _SENTENCE_END.finditer(paragraph):
+            words = paragraph[start:match.start()].split()
+            last = words[-1].rstrip(".!?\"')]").lower() if words else ""
+            if len(last) <= 1 or last in _ABBREVIATIONS:
+                continue  # "Wood Jr. (October", "Edward D. Wood": not a sentence end
+            sentences.append(paragraph[start:match.end()].strip())
+            start = match.end()
+        if paragraph[start:].strip():
+            sentences.append(paragraph[start:].strip())
     return tuple(sentences)
 
 
