@@ -36,6 +36,8 @@ _BAD_BOX = re.compile(r"\(\s*[-\d.,\s]*\)?")
 _OBJ_ITEM = re.compile(r"^(.*?)\s*[(\[]\s*(\d+)\s*[)\]]?\s*\.?$")
 _LEAD_COUNT = re.compile(r"^(\d+|" + "|".join(NUMBER_WORDS) + r")\s+(.+)$", re.IGNORECASE)
 _PHRASE_JUNK = " \t\r\n,;:.[]()-*\"'`"
+_AND = re.compile(r"^(?:and|&)\s+", re.IGNORECASE)
+_BRACKETS = re.compile(r"[\[\]]")
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,9 @@ def _fmt(v: float) -> str:
 
 def _clean_phrase(text: str) -> str:
     text = " ".join(text.split()).strip(_PHRASE_JUNK)
-    text = re.sub(r"^(?:and|&)\s+", "", text, flags=re.IGNORECASE)
-    return text.strip(_PHRASE_JUNK)
+    if text[:1] in ("a", "A", "&"):
+        text = _AND.sub("", text).strip(_PHRASE_JUNK)
+    return text
 
 
 def parse_layout(text: str) -> ParsedLayout:
@@ -96,10 +99,12 @@ def parse_layout(text: str) -> ParsedLayout:
     phrase, pos = "", 0
     for m in matches:
         gap = text[pos:m.start()]
-        for bad in _BAD_BOX.findall(gap):
-            if bad.strip("() ,"):
-                out.notes.append(f"ignored `{bad.strip()}`: a box needs four numbers (x1, y1, x2, y2)")
-        segments = [_clean_phrase(s) for s in re.split(r"[\[\]]", _BAD_BOX.sub(" ", gap))]
+        if "(" in gap:
+            for bad in _BAD_BOX.findall(gap):
+                if bad.strip("() ,"):
+                    out.notes.append(f"ignored `{bad.strip()}`: a box needs four numbers (x1, y1, x2, y2)")
+            gap = _BAD_BOX.sub(" ", gap)
+        segments = [_clean_phrase(s) for s in _BRACKETS.split(gap)]
         segments = [s for s in segments if s]
         for orphan in segments[:-1]:
             out.notes.append(f"`{orphan}` has no boxes")
@@ -111,7 +116,7 @@ def parse_layout(text: str) -> ParsedLayout:
             continue
         normalised = all(0.0 <= float(v) <= 1.0 for v in m.groups()) and any("." in v for v in m.groups())
         out.boxes.append(_make_box(phrase, [float(v) for v in m.groups()], normalised, out.notes))
-    tail = _clean_phrase(re.sub(r"[\[\]]", " ", text[pos:]))
+    tail = _clean_phrase(_BRACKETS.sub(" ", text[pos:]))
     if tail and matches:
         out.notes.append(f"`{tail[:60]}` after the last box has no boxes and was ignored")
     if not out.boxes:
@@ -120,7 +125,8 @@ def parse_layout(text: str) -> ParsedLayout:
 
 
 def _make_box(phrase: str, values: list[float], normalised: bool, notes: list[str]) -> Box:
-    raw = "(" + ", ".join(_fmt(v) for v in values) + ")"
+    raw = "(" + ", ".join(_fmt(v) for v in values) + ")" if normalised or not all(0.0 <= v <= GRID for v in values) \
+        or values[0] > values[2] or values[1] > values[3] or values[0] == values[2] or values[1] == values[3] else ""
     if normalised:
         values = [v * GRID for v in values]
         notes.append(f"{phrase} {raw}: coordinates between 0 and 1 were read as fractions of the image and scaled to 0-99")
