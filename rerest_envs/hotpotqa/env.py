@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from rerest_envs.core import Feedback, TextEnv
 from rerest_envs.hotpotqa.actions import ParsedAction, parse_action
 from rerest_envs.hotpotqa.corpus import BM25Corpus, Corpus, Page, pages_from_records
-from rerest_envs.hotpotqa.data import HotpotRecord, load_part, load_split
+from rerest_envs.hotpotqa.data import HotpotRecord, load_split, read_records, split_file
 from rerest_envs.hotpotqa.scoring import privileged_text, score_answer
 
 BACKENDS = ("local", "wikipedia", "abstracts")
@@ -17,6 +19,17 @@ BACKENDS = ("local", "wikipedia", "abstracts")
 NO_ANSWER_YET = "No answer was given yet: the episode ends with Finish[answer]."
 LOOKUP_WITHOUT_PAGE = ("The last page Searched was not found, so you cannot Lookup a keyword in it. "
                        "Please try one of the similar pages given.")
+
+
+def _identity(path: Path, origin: str = "") -> tuple[str, int, int, str]:
+    stat = path.resolve().stat()
+    return str(path.resolve()), stat.st_size, stat.st_mtime_ns, origin
+
+
+@functools.lru_cache(maxsize=8)
+def local_corpus(files: tuple[tuple[str, int, int, str], ...]) -> BM25Corpus:
+    """The `local` corpus over these record files (path, size, mtime, split): built once per process, then shared."""
+    return BM25Corpus.build(pages_from_records(r for path, _, _, origin in files for r in read_records(path, origin)), name="local")
 
 
 class HotpotQAEnv(TextEnv):
@@ -122,14 +135,14 @@ class HotpotQAEnv(TextEnv):
         self.records: dict[str, HotpotRecord] = {r.id: r for r in records}
         self.task_ids = list(self.records)
         self.split, self.page_sentences, self.similar_k = split, page_sentences, similar_k
-        self.corpus = self._make_backend(backend, records, data_dir, corpus_splits, abstracts_path, wikipedia_api_url, user_agent)
+        self.corpus = self._make_backend(backend, split, data_dir, corpus_splits, abstracts_path, wikipedia_api_url, user_agent)
         self._record: HotpotRecord | None = None
         self._page: Page | None = None
         self._searched = False
         self._lookup: tuple[str, list[str], int] | None = None  # keyword, matching sentences, cursor
 
     @staticmethod
-    def _make_backend(backend: str | Corpus, records: list[HotpotRecord], data_dir: Any, corpus_splits: Sequence[str],
+    def _make_backend(backend: str | Corpus, split: str | os.PathLike[str], data_dir: Any, corpus_splits: Sequence[str],
                       abstracts_path: Any, api_url: str | None, user_agent: str | None) -> Corpus:
         if not isinstance(backend, str):
             if not (callable(getattr(backend, "page", None)) and callable(getattr(backend, "similar", None))):
@@ -139,8 +152,10 @@ class HotpotQAEnv(TextEnv):
             unknown = [s for s in corpus_splits if s not in ("train", "dev")]
             if unknown:
                 raise ValueError(f"corpus_splits={list(corpus_splits)!r} may only name 'train' and 'dev'.")
-            corpus_records = [r for part in corpus_splits for r in load_part(part, data_dir)]
-            return BM25Corpus.build(pages_from_records(corpus_records + records), name="local")
+            files = [_identity(split_file(part, data_dir), part) for part in corpus_splits]
+            if os.fspath(split).endswith((".jsonl", ".json")):
+                files.append(_identity(Path(split)))
+            return local_corpus(tuple(files))
         if backend == "wikipedia":
             from rerest_envs.hotpotqa.wikipedia import DEFAULT_API_URL, WikipediaCorpus
 
