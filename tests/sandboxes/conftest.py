@@ -11,7 +11,7 @@ import pytest
 from sandboxes import make_sandbox
 from sandboxes.process import job_uid
 
-#: uids our jobs run under: the process backend's per-worker uids, and the docker worker's 65000.
+#: uid of the docker image's default CMD (the backend itself gives each container its own uid).
 DOCKER_JOB_UID = 65000
 
 
@@ -31,13 +31,18 @@ def docker_ready() -> bool:
 def job_processes() -> list[psutil.Process]:
     """Processes running under a sandbox job uid (there should be none between runs)."""
     lo, hi = job_uid(0), job_uid(63)
+    try:
+        from sandboxes.docker.backend import job_uids
+        docker_uids = job_uids()
+    except ImportError:
+        docker_uids = range(0)
     found = []
     for proc in psutil.process_iter(["uids", "status"]):
         try:
             uid = proc.info["uids"].real
         except (psutil.Error, AttributeError):
             continue
-        if (lo <= uid <= hi or uid == DOCKER_JOB_UID) and proc.info["status"] != psutil.STATUS_ZOMBIE:
+        if (lo <= uid <= hi or uid in docker_uids or uid == DOCKER_JOB_UID) and proc.info["status"] != psutil.STATUS_ZOMBIE:
             found.append(proc)
     return found
 
