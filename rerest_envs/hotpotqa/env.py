@@ -62,8 +62,9 @@ class HotpotQAEnv(TextEnv):
 
     Replies, worded as ReAct's wiki env: a title hit gives the page's first `page_sentences`
     sentences (`Scott Derrickson (born July 16, 1966) is an American director, ...`); a miss gives
-    `Could not find [Ed Wod]. Similar: ['Ed Wood', 'Ed Wood (film)', ...]` (BM25 ranking); Lookup
-    gives `(Result 1 / 2) He lives in Los Angeles, California.` and then `No more results.`; an
+    `Could not find [Scott Derickson director]. Similar: ['Scott Derrickson', 'Scott Buchholz', 'Jaclyn
+    Stapp', 'Scott Joiner', 'Dred Scott']` (BM25 ranking); Lookup[he] gives `(Result 1 / 2) He lives
+    in Los Angeles, California.`, then result 2, then `No more results.`; an
     unreadable action gives `Invalid Action: no Search, Lookup or Finish action found in "I don't know".
     Valid Actions are Search[<entity>], Lookup[<keyword>] and Finish[<answer>].`
 

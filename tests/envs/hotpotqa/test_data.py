@@ -60,3 +60,19 @@ def test_bad_split_and_missing_data_fail_in_one_line(tmp_path: Path) -> None:
         load_split(str(tmp_path / "nope.jsonl"))
     with pytest.raises(DataNotFound, match="lacks the HotpotQA file"):
         split_file("dev", tmp_path)
+
+
+def test_official_files_give_the_exact_500_question_protocol(tmp_path: Path) -> None:
+    """With the full official dev file (7405 records, ReAct's order), eval500 is the paper's exact set."""
+    dev = [{"_id": f"id{i}", "question": f"Question {i}?", "answer": f"answer {i}", "type": "bridge", "level": "hard",
+            "supporting_facts": [[f"Page {i}", 0]], "context": [[f"Page {i}", [f"Page {i} holds answer {i}."]]]} for i in range(7405)]
+    (tmp_path / "hotpot_dev_distractor_v1.json").write_text(json.dumps(dev))
+    indices = json.loads((SHARED / "rerest_eval500_dev_indices.json").read_text())
+    records = load_split("eval500", tmp_path)
+    assert [r.id for r in records] == [f"id{i}" for i in indices]
+    assert all(r.in_eval500 and r.origin_split == "dev" for r in records)
+    env = HotpotQAEnv(split="eval500", data_dir=tmp_path, corpus_splits=("dev",))
+    obs, info = env.reset(seed=0)
+    i = int(info["task_id"][2:])
+    assert env.step(f"Search[page {i}]")[0] == f"Page {i} holds answer {i}."
+    assert env.step(f"Finish[Answer {i}.]")[1] == 1.0
