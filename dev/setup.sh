@@ -4,14 +4,14 @@
 #   bash dev/setup.sh            # .venv with rerest installed editable, plus the test extras
 #
 # Environment: PYTHON (interpreter for the venv, default python3), VENV (default .venv),
-# RERST_EXTRAS (pip extras, default "dev"). CPU installs use constraints/cpu.txt so that pip never
+# RERST_EXTRAS (pip extras, default "dev,train"). CPU installs use constraints/cpu.txt so that pip never
 # pulls a multi-GB CUDA build of torch; GPU users install without it.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 PYTHON="${PYTHON:-python3}"
 VENV="${VENV:-.venv}"
-EXTRAS="${RERST_EXTRAS:-dev}"
+EXTRAS="${RERST_EXTRAS:-dev,train}"
 
 say() { echo "setup.sh: $*" >&2; }
 

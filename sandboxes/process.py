@@ -93,25 +93,28 @@ class ProcessSandbox(Sandbox):
         worker_args = ["--uid", str(job_uid(index))]
         if self.mode == "none":
             return [self.python, *python_flags, str(WORKER), *worker_args]
-        python = Path(self.python)
-        prefixes = {Path(sys.base_prefix).resolve(), python.resolve().parent.parent}
+        # Without site-packages the real interpreter is enough (a venv's bin/python is only a symlink
+        # to it); with them, the venv itself must be visible too.
+        python = Path(self.python) if self.site_packages else Path(os.path.realpath(self.python))
+        prefixes = {Path(sys.base_prefix).resolve(), Path(os.path.realpath(self.python)).parent.parent}
         if self.site_packages:
             prefixes.add(Path(sys.prefix).resolve())
         mounts = [p for p in sorted(prefixes) if not str(p).startswith(("/usr", "/bin", "/lib"))]
-        if not str(python.parent).startswith(("/usr", "/bin")):  # a venv's bin/python symlink
+        if not str(python.parent).startswith(("/usr", "/bin")) and python.parent not in mounts:
             mounts.append(python.parent)
-        binds: list[str] = _system_binds()
+        # /tmp comes first: a later tmpfs would hide binds below it (checkouts under /tmp).
+        binds: list[str] = ["--tmpfs", "/tmp", *_system_binds()]
         # Folders above a bind (e.g. /root, mode 0700) must be traversable by the jobs' uid.
-        parents = sorted({str(a) for m in mounts for a in m.parents if str(a) != "/"}, key=len)
+        parents = sorted({str(a) for m in mounts for a in m.parents if str(a) not in ("/", "/tmp")}, key=len)
         for parent in parents:
             binds += ["--perms", "0755", "--dir", parent]
         for mount in mounts:
             binds += ["--ro-bind", str(mount), str(mount)]
         binds += ["--ro-bind", str(WORKER), "/opt/rerest/worker.py"]
         return ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-                "--die-with-parent", "--new-session", *binds, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+                "--die-with-parent", "--new-session", *binds, "--proc", "/proc", "--dev", "/dev",
                 "--chdir", "/tmp", "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin",
-                self.python, *python_flags, "/opt/rerest/worker.py", *worker_args, "--base", "/tmp/jobs", "--lock-tmp"]
+                str(python), *python_flags, "/opt/rerest/worker.py", *worker_args, "--base", "/tmp/jobs", "--lock-tmp"]
 
     def _make_pool(self) -> WorkerPool:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}

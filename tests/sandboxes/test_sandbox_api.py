@@ -86,3 +86,9 @@ def test_close_twice_and_use_after_close():
     box.close()
     assert box.run("print(3)").stdout == "3\n"  # a closed sandbox starts a fresh pool on demand
     box.close()
+
+
+def test_site_packages_are_importable_only_when_asked():
+    with make_sandbox("process", workers=1) as bare, make_sandbox("process", workers=1, site_packages=True) as full:
+        assert "ModuleNotFoundError" in bare.run("import gymnasium").stderr
+        assert full.run("import gymnasium; print('ok')").stdout == "ok\n"
