@@ -88,6 +88,7 @@ class OpenAIBackend(LLM):
             try:
                 self.client.post("/load_lora_adapter", body={"lora_name": name, "lora_path": str(path)}, cast_to=str)
             except Exception as exc:  # noqa: BLE001 - turned into one line below
+                del self.adapters[name]
                 raise self._error(exc, name, what=f"loading adapter {name!r} from {path}") from None
 
     # -- generation ---------------------------------------------------------------------------------
@@ -161,6 +162,10 @@ class OpenAIBackend(LLM):
         if isinstance(exc, openai.AuthenticationError):
             return RerestAgentError(f"{where} rejected the API key (401{doing}: {detail}); set OPENAI_API_KEY or "
                                     "pass api_key=.")
+        if isinstance(exc, openai.NotFoundError) and what:
+            return ModelNotFound(f"{where} answered 404{doing} ({detail}); give an adapter folder the server can "
+                                 "read, and start the server with VLLM_ALLOW_RUNTIME_LORA_UPDATING=True (or serve the "
+                                 "adapter with --lora-modules NAME=PATH and use load_adapters=False).")
         if isinstance(exc, openai.NotFoundError):
             served = self._served_models()
             listing = f"it serves {served}" if served else f"check base_url (it should end in /v1)"

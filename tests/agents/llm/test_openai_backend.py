@@ -97,6 +97,7 @@ def texts(out) -> list[list[str]]:
 
 
 @pytest.mark.vllm
+@pytest.mark.slow
 def test_greedy_batch_is_concurrent_and_repeatable(llm):
     out = llm.generate(PROMPTS, max_tokens=24)
     assert [len(row) for row in out] == [1, 1]
@@ -107,6 +108,7 @@ def test_greedy_batch_is_concurrent_and_repeatable(llm):
 
 
 @pytest.mark.vllm
+@pytest.mark.slow
 def test_n_samples_in_one_request_are_seeded(llm):
     params = {"n": 4, "temperature": 1.0, "max_tokens": 16, "seed": 7}
     first = texts(llm.generate(PROMPTS, **params))
@@ -118,6 +120,7 @@ def test_n_samples_in_one_request_are_seeded(llm):
 
 
 @pytest.mark.vllm
+@pytest.mark.slow
 def test_servers_without_n_get_one_request_per_sample(llm):
     llm._n_supported = False  # as after a server answered fewer choices than n
     params = {"n": 3, "temperature": 1.0, "max_tokens": 16, "seed": 7}
@@ -127,6 +130,7 @@ def test_servers_without_n_get_one_request_per_sample(llm):
 
 
 @pytest.mark.vllm
+@pytest.mark.slow
 def test_stop_string_cuts_the_completion(llm):
     (full,), = llm.generate(PROMPTS[:1], max_tokens=24)
     words = full.text.split()
@@ -139,6 +143,7 @@ def test_stop_string_cuts_the_completion(llm):
 
 
 @pytest.mark.vllm
+@pytest.mark.slow
 def test_adapter_is_sent_as_model_name(llm, server):
     (base,), = texts(llm.generate(PROMPTS[:1], max_tokens=24))
     llm.add_adapter("a1", str(server[1]["a1"]))  # served by --lora-modules a1=DIR
@@ -148,7 +153,9 @@ def test_adapter_is_sent_as_model_name(llm, server):
 
 
 @pytest.mark.vllm
+@pytest.mark.slow
 def test_adapter_loaded_at_run_time(server):
+    from rerest_agents.errors import ModelNotFound
     from rerest_agents.llm import make_llm
 
     with make_llm("openai", model=SERVED, base_url=server[0], load_adapters=True) as llm:
@@ -156,9 +163,13 @@ def test_adapter_loaded_at_run_time(server):
         (a2,), = texts(llm.generate(PROMPTS[:1], max_tokens=24, adapter="a2"))
         (base,), = texts(llm.generate(PROMPTS[:1], max_tokens=24))
         assert a2 != base
+        with pytest.raises(ModelNotFound, match=r"answered 404 while loading adapter 'bad' from /nonexistent/adapter"):
+            llm.add_adapter("bad", "/nonexistent/adapter")
+        assert "bad" not in llm.adapters
 
 
 @pytest.mark.vllm
+@pytest.mark.slow
 def test_unknown_model_names_what_the_server_serves(llm, server):
     from rerest_agents.errors import ModelNotFound
 
@@ -171,6 +182,7 @@ def test_unknown_model_names_what_the_server_serves(llm, server):
 
 
 @pytest.mark.vllm
+@pytest.mark.slow
 def test_bad_request_and_timeout_are_one_line_errors(llm, server):
     from rerest_agents.errors import RerestAgentError
     from rerest_agents.llm import make_llm

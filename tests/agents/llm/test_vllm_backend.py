@@ -67,6 +67,7 @@ def texts(run, name: str) -> list[list[str]]:
 
 
 @pytest.mark.vllm
+@pytest.mark.slow
 def test_greedy_equals_hf_backend(run):
     assert texts(run, "greedy") == [[t] for t in run["hf_greedy"]]
     assert all(t.strip() for t in run["hf_greedy"])
@@ -74,11 +75,13 @@ def test_greedy_equals_hf_backend(run):
 
 
 @pytest.mark.vllm
+@pytest.mark.slow
 def test_greedy_n_gives_n_identical_completions(run):
     assert texts(run, "greedy_n3") == [[run["hf_greedy"][0]] * 3]
 
 
 @pytest.mark.vllm
+@pytest.mark.slow
 def test_seeded_sampling_is_repeatable_and_diverse(run):
     sampled = texts(run, "sampled")
     assert [len(row) for row in sampled] == [4, 4]
@@ -88,6 +91,7 @@ def test_seeded_sampling_is_repeatable_and_diverse(run):
 
 
 @pytest.mark.vllm
+@pytest.mark.slow
 def test_stop_string_cuts_the_completion(run):
     (completion,), = run["results"]["stop"]
     reference = run["hf_greedy"][0]
@@ -98,6 +102,7 @@ def test_stop_string_cuts_the_completion(run):
 
 
 @pytest.mark.vllm
+@pytest.mark.slow
 def test_lora_adapter_changes_output_like_hf(run):
     base = run["hf_greedy"][0]
     (a1,), = texts(run, "a1")
@@ -108,11 +113,13 @@ def test_lora_adapter_changes_output_like_hf(run):
 
 
 @pytest.mark.vllm
+@pytest.mark.slow
 def test_each_adapter_name_gets_a_fresh_lora_id(run):
     assert run["lora_ids"] == {"a1": 1, "a2": 2}  # a1 registered twice keeps id 1
 
 
 @pytest.mark.vllm
+@pytest.mark.slow
 def test_errors_name_the_problem(run):
     assert "no config.json in /nonexistent/model-folder" in run["errors"]["missing_model"]
     assert "adapter_config.json missing" in run["errors"]["not_an_adapter"]
