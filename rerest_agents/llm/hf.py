@@ -139,10 +139,10 @@ class HFBackend(LLM):
             n = min(remaining, self.batch_size)
             cache = DynamicCache(config=self.model.config)
             if ids.shape[1] > 1:
-                self.model(input_ids=ids[:, :-1], past_key_values=cache, use_cache=True, logits_to_keep=1)
+                self.model(input_ids=ids[:, :-1], cache=cache, use_cache=True, logits_to_keep=1)
                 cache.batch_repeat_interleave(n)
             batch = ids.repeat(n, 1)
-            out = self.model.generate(input_ids=batch, attention_mask=batch.new_ones(batch.shape), past_key_values=cache,
+            out = self.model.generate(input_ids=batch, attention_mask=batch.new_ones(batch.shape), cache=cache,
                                       **self._gen_kwargs(params, ids.shape[1]))
             completions += self._decode(out[:, ids.shape[1]:], params)
             remaining -= n

@@ -1,0 +1,108 @@
+"""`Reflector`: turn failed trajectories into verified repairs (Re-ReST step 3).
+
+For each failed trajectory the reflector model sees the task, the failed attempt and the env's
+feedback message (plus the privileged text only when `use_privileged=True`, the paper's
+ground-truth-feedback setting), and writes a reflection. Its new attempt is then *played* in a
+fresh episode of the same task, with the reflection in the prompt, by the same rollout engine the
+agent uses, so the env re-verifies it; the repair is recorded with its verdict (origin `repaired`,
+`parent` = the failed record's key). Only repairs that succeed go into D_R.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rerest_agents.agent import AgentTemplate, template_for
+from rerest_agents.llm.base import LLM, SamplingParams
+from rerest_agents.rollout.engine import EpisodeSpec, Rollout, RolloutConfig
+from rerest_agents.rollout.records import RecordWriter, Trajectory
+
+REFLECTION_INSTRUCTION = ("You will be given a task, a previous attempt at it that failed, and feedback on that attempt. "
+                          "Diagnose in one or two sentences why the attempt failed and what to do differently.")
+#: What opens the reflection; the model continues from it (as in Reflexion / Re-ReST's HotpotQA prompt).
+REFLECTION_LEAD = "Reflection:"
+
+
+@dataclass
+class ReflectConfig:
+    """How reflections are written and replayed.
+
+    Attributes:
+        use_privileged: Show `feedback.privileged` (gold answers, hidden tests) to the reflector.
+        temperature: Sampling temperature of the reflection and of the new attempt.
+        reflection_tokens: Longest reflection, in tokens.
+        max_feedback_chars: Feedback longer than this is cut (keeps prompts short for small models).
+    """
+
+    use_privileged: bool = False
+    temperature: float = 0.7
+    reflection_tokens: int = 96
+    max_feedback_chars: int = 1500
+
+
+def render_attempt(trajectory: Trajectory, template: AgentTemplate) -> str:
+    """The failed attempt as text: the answer (single-step) or the Thought/Action/Observation turns."""
+    if template.style == "single" and len(trajectory.steps) == 1:
+        return trajectory.steps[0].action.strip()
+    lines = []
+    for i, step in enumerate(trajectory.steps, start=1):
+        lines.append(f"Thought {i}: {step.model_text.strip()}")
+        lines.append(f"Observation {i}: {step.observation.strip()}")
+    return "\n".join(lines) or "(no action was taken)"
+
+
+def failure_context(trajectory: Trajectory, template: AgentTemplate, config: ReflectConfig) -> str:
+    """Everything the reflector is told about one failure (without the reflection itself)."""
+    feedback = trajectory.feedback or {}
+    message = (feedback.get("message") or "").strip()
+    if trajectory.error:
+        message = (message + f"\n(The attempt broke: {trajectory.error['type']}: {trajectory.error['message']})").strip()
+    if trajectory.truncated:
+        message = (message + "\n(The attempt ran out of steps.)").strip()
+    parts = [f"Task:\n{trajectory.observation.strip()}", f"Previous attempt:\n{render_attempt(trajectory, template)}",
+             f"Feedback:\n{message[: config.max_feedback_chars] or 'The attempt failed.'}"]
+    if config.use_privileged and feedback.get("privileged"):
+        parts.append(f"Ground truth:\n{feedback['privileged'][: config.max_feedback_chars]}")
+    return "\n\n".join(parts)
+
+
+def reflection_prompt(trajectory: Trajectory, template: AgentTemplate, config: ReflectConfig) -> str:
+    """Prompt that asks for the reflection on one failed trajectory."""
+    return f"{REFLECTION_INSTRUCTION}\n\n{failure_context(trajectory, template, config)}\n\n{REFLECTION_LEAD}"
+
+
+def repair_context(trajectory: Trajectory, template: AgentTemplate, config: ReflectConfig, reflection: str) -> str:
+    """Text placed before the task when the new attempt is played."""
+    return (f"{failure_context(trajectory, template, config)}\n\n{REFLECTION_LEAD} {reflection.strip()}\n\n"
+            "Now solve the task again, avoiding that mistake.")
+
+
+class Reflector:
+    """Writes reflections on failures and plays the repaired attempts (see module docstring)."""
+
+    def __init__(self, llm: LLM, rollout_config: RolloutConfig, config: ReflectConfig | None = None, *,
+                 template: AgentTemplate | None = None, adapter: str | None = None, config_hash: str = "") -> None:
+        self.llm, self.config, self.adapter = llm, config or ReflectConfig(), adapter
+        self.template = template or template_for(rollout_config.env_id)
+        rollout_config = RolloutConfig(**{**rollout_config.__dict__, "temperature": self.config.temperature})
+        self.rollout = Rollout(llm, rollout_config, template=self.template, adapter=adapter, config_hash=config_hash)
+
+    def reflect(self, failures: Sequence[Trajectory]) -> list[str]:
+        """One reflection per failed trajectory (batched generation)."""
+        prompts = [reflection_prompt(t, self.template, self.config) for t in failures]
+        params = SamplingParams(temperature=self.config.temperature, max_tokens=self.config.reflection_tokens,
+                                stop=("\n\n", "\nTask:", "\nPrevious attempt:"), seed=self.rollout.config.seed)
+        return [c[0].text.strip() for c in self.llm.generate(prompts, params, adapter=self.adapter)] if prompts else []
+
+    def repair(self, failures: Sequence[Trajectory], writer: RecordWriter | None = None, *, progress: bool = True) -> list[Trajectory]:
+        """Reflect on each failure not yet repaired in `writer`, play the new attempts, record them."""
+        todo = [t for t in failures if not t.success and (writer is None or f"repaired/{t.key}" not in writer.done)]
+        reflections = self.reflect(todo)
+        specs = [EpisodeSpec(key=f"repaired/{t.key}", task_id=t.task_id, sample_index=t.sample_index, seed=t.seed,
+                             origin="repaired", parent=t.key, reflection=r, context=repair_context(t, self.template, self.config, r))
+                 for t, r in zip(todo, reflections)]
+        return self.rollout.run(specs, writer, progress=progress, desc="repairs")
+
+    def close(self) -> None:
+        self.rollout.close()

@@ -1,0 +1,87 @@
+"""Rollouts, records and reflection end to end: the real model playing real envs."""
+
+from __future__ import annotations
+
+import gymnasium
+import pytest
+
+from rerest_agents.reflect import ReflectConfig, Reflector
+from rerest_agents.rollout import RecordWriter, Rollout, RolloutConfig, read_records, sample_specs
+
+pytestmark = pytest.mark.slow
+
+
+def test_k_samples_on_mbpp_are_scored_recorded_and_resumable(llm, tmp_path):
+    config = RolloutConfig(env_id="rerest/MBPP-v0", env_kwargs={"split": "prompt"}, temperature=1.0, max_tokens=48, width=4)
+    rollout = Rollout(llm, config)
+    specs = sample_specs(["2", "3"], k=2)
+    path = tmp_path / "sampled.jsonl"
+    with RecordWriter(path) as writer:
+        out = rollout.run(specs[:3], writer, progress=False)  # as if killed after three episodes
+    assert len(out) == 3
+    with RecordWriter(path) as writer:
+        rest = rollout.run(specs, writer, progress=False)
+    assert [t.key for t in rest] == ["sampled/3/1"]
+    records = read_records(path)
+    assert sorted(r.key for r in records) == sorted(s.key for s in specs)
+    for r in records:
+        assert r.env_id == "rerest/MBPP-v0" and r.origin == "sampled" and r.model == "google/gemma-3-270m"
+        assert r.steps and r.steps[0].action.startswith("```python\n")
+        assert r.feedback["message"] and r.success == r.feedback["success"] and 0.0 <= r.score <= 1.0
+    rollout.close()
+
+
+def test_reflector_repairs_are_replayed_and_verified_in_the_env(llm, tmp_path):
+    config = RolloutConfig(env_id="rerest/Layout-v0", env_kwargs={"steps": 1, "prompt_set": "generated-count"},
+                           temperature=1.0, max_tokens=40, width=4)
+    rollout = Rollout(llm, config)
+    env = gymnasium.make("rerest/Layout-v0", steps=1, prompt_set="generated-count")
+    tasks = list(env.unwrapped.task_ids[:2])
+    env.close()
+    with RecordWriter(tmp_path / "records.jsonl") as writer:
+        sampled = rollout.run(sample_specs(tasks, k=2), writer, progress=False)
+        failures = [t for t in sampled if not t.success]
+        assert failures, "the base model solved every layout: pick harder tasks"
+        reflector = Reflector(llm, config, ReflectConfig(temperature=0.7, reflection_tokens=32))
+        repairs = reflector.repair(failures, writer, progress=False)
+        again = reflector.repair(failures, writer, progress=False)  # resumed: nothing left to do
+    assert again == []
+    assert len(repairs) == len(failures)
+    parents = {t.key for t in failures}
+    for repair in repairs:
+        assert repair.origin == "repaired" and repair.parent in parents and repair.key == f"repaired/{repair.parent}"
+        assert repair.reflection is not None
+        assert isinstance(repair.success, bool) and repair.feedback["message"] is not None  # verdict from the env itself
+    reflector.close()
+    rollout.close()
+
+
+class GuessEnv(gymnasium.Env):
+    """A user's env that rerest knows nothing about: guess a colour in three tries."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(self):
+        self.observation_space = gymnasium.spaces.Text(1000, charset="abcdefghijklmnopqrstuvwxyz .?:,")
+        self.action_space = gymnasium.spaces.Text(1000)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return "guess my favourite colour: red, green or blue?", {}
+
+    def step(self, action):
+        won = "blue" in action.lower()
+        return ("you win" if won else "no, try again"), float(won), won, False, {}
+
+
+def test_generic_template_drives_a_user_registered_env(llm):
+    gymnasium.register("acme/Guess-v0", entry_point=GuessEnv, max_episode_steps=3)
+    config = RolloutConfig(env_id="acme/Guess-v0", temperature=1.0, max_tokens=16, width=2)
+    rollout = Rollout(llm, config)
+    out = rollout.run(sample_specs(["only"], k=2), progress=False)
+    assert len(out) == 2 and {t.template for t in out} == {"generic"}
+    for t in out:
+        assert 1 <= len(t.steps) <= 3 and t.error is None
+        assert t.success == (t.steps[-1].observation == "you win")
+        assert t.truncated == (not t.success)
+    rollout.close()

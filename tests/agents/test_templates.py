@@ -1,0 +1,56 @@
+"""Agent templates: prompts per env family, and action parsing from what small models write."""
+
+from __future__ import annotations
+
+import pytest
+
+from rerest_agents.agent import AgentTemplate, Step, register_template, template_for
+
+
+def test_known_ids_get_their_family_and_unknown_ids_the_generic_template():
+    assert template_for("rerest/MBPP-v0").name == "code"
+    assert template_for("rerest_envs:rerest/HumanEval-v0").name == "code"
+    assert template_for("rerest/Layout-v0").name == "layout"
+    assert template_for("rerest/HotpotQA-v0").name == "hotpotqa"
+    assert template_for("someone/Unknown-v3").name == "generic"
+
+
+def test_users_can_register_a_template_for_their_env():
+    mine = AgentTemplate(name="mine", style="single", instruction="Answer briefly.")
+    register_template("acme/Guess-v0", mine)
+    assert template_for("acme/Guess-v0") is mine and template_for("acme/Guess-v1") is mine
+
+
+@pytest.mark.parametrize("text, action", [
+    (" I should look it up.\nAction 2: Search[Paris]\nObservation 2: made up", "Search[Paris]"),
+    ("Action: Finish[yes]", "Finish[yes]"),
+    ("action 3 : lookup[river]", "lookup[river]"),
+    ("I will search Search[Eiffel Tower] now", "Search[Eiffel Tower]"),
+    ("just some words\nand a last line", "and a last line"),
+    ("", ""),
+])
+def test_react_parser_recovers_actions(text, action):
+    model_text, parsed = template_for("rerest/HotpotQA-v0").parse(text)
+    assert parsed == action
+    assert "Observation" not in model_text
+
+
+def test_react_prompt_replays_the_episode_and_ends_with_the_next_thought():
+    template = template_for("rerest/HotpotQA-v0")
+    prompt = template.prompt("Question: Who?", [Step("Look.\nAction 1: Search[X]", "X is Y.")], few_shot=False)
+    assert prompt.endswith("Question: Who?\nThought 1: Look.\nAction 1: Search[X]\nObservation 1: X is Y.\nThought 2:")
+    assert "Eiffel" not in prompt and "Eiffel" in template.prompt("Question: Who?")
+
+
+def test_code_answers_keep_their_fence_and_context_comes_before_the_task():
+    template = template_for("rerest/MBPP-v0")
+    prompt = template.prompt("Write f.", few_shot=False, context="Reflection: use a set.")
+    assert prompt.endswith("Reflection: use a set.\n\nWrite f.\nAnswer:\n```python\n")
+    assert template.parse("def f():\n    return 1\n") == ("def f():\n    return 1\n", "```python\ndef f():\n    return 1\n```")
+    assert template.parse("def f(", stopped=False)[1] == "```python\ndef f("
+
+
+def test_two_step_layout_observations_pick_their_exemplars():
+    template = template_for("rerest/Layout-v0")
+    assert "(2)" in template.prompt("Instruction: Given an image caption, determine objects and their counts.\nCaption: two cats")
+    assert "[(" in template.prompt("Instruction: Given an image caption, determine the objects and the coordinates of the objects.\nCaption: x")
