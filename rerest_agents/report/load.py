@@ -272,7 +272,7 @@ def mean_score(records: Sequence[Trajectory]) -> float | None:
 
 
 def repair_stats(sampled: Sequence[Trajectory], repaired: Sequence[Trajectory]) -> dict[str, int]:
-    """Failures, repairs attempted, verified repairs (successful repairs of a known parent or any successful repair)."""
+    """Failed samples, repairs played, and verified repairs (repairs the env scored a success)."""
     failures = [t for t in sampled if not t.success]
     return {"failures": len(failures), "attempted": len(repaired), "verified": sum(t.success for t in repaired)}
 

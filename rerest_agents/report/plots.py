@@ -80,7 +80,7 @@ def rounds_chart(rows: Sequence[tuple[int, float | None, float | None, float | N
     if not rows:
         return None
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 3.2))
+    fig, ax = plt.subplots(figsize=(min(6.4, 3.0 + 1.4 * len(rows)), 3.2))
     series = (("sample success", "#1f77b4"), ("repair rate (verified / failures)", "#d62728"), ("repaired episodes' success", "#ff9896"))
     width = 0.8 / len(series)
     for j, (label, colour) in enumerate(series):
@@ -130,6 +130,7 @@ def loss_chart(curves: Mapping[str, Sequence[tuple[float, float]]]) -> str | Non
     for name, points in curves.items():
         ax.plot([p[0] for p in points], [p[1] for p in points], label=name, linewidth=1.4)
     ax.set_xlabel("step")
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.set_ylabel("train/loss")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, frameon=False)
@@ -137,7 +138,7 @@ def loss_chart(curves: Mapping[str, Sequence[tuple[float, float]]]) -> str | Non
     return figure_uri(fig)
 
 
-def layout_uri(layout_text: str, caption: str | None, size: int = 240) -> str | None:
+def layout_uri(layout_text: str, caption: str | None = None, size: int = 220) -> str | None:
     """The layout an answer describes, drawn by `rerest_envs.layout.draw_layout`; None when no box can be read."""
     from rerest_envs.layout import draw_layout, parse_layout
 

@@ -92,8 +92,8 @@ def build_run_dir(run: Path, *, complete: bool = False) -> dict:
                {"name": "reflect/repair_rate", "value": verified / len(failures), "round": 1, "stage": "reflect"},
                {"name": "data/dm_size", "value": 3, "round": 1, "stage": "build_data"},
                {"name": "data/dr_size", "value": verified, "round": 1, "stage": "build_data"}]
-    for stage in ("train_agent_selftrain", "train_agent_rerest"):
-        metrics += [{"name": "train/loss", "value": 2.0 / (s + 1), "step": s, "round": 1, "stage": stage} for s in range(5)]
+    for scale, stage in ((2.0, "train_agent_selftrain"), (2.4, "train_agent_rerest")):
+        metrics += [{"name": "train/loss", "value": scale / (s + 1), "step": s, "round": 1, "stage": stage} for s in range(5)]
     for variant in variants:
         metrics.append({"name": "eval/success_rate", "value": wins[variant] / 5, "variant": variant, "round": 1, "stage": f"eval_{variant}"})
     with (run / "metrics.jsonl").open("w") as f:
@@ -232,3 +232,35 @@ def test_cli_report(run_dir, tmp_path):
     missing = CliRunner().invoke(app, ["report", str(tmp_path / "nope")])
     assert missing.exit_code == 2
     assert "does not exist" in missing.output
+
+
+def test_rounds_after_the_first(tmp_path):
+    run = tmp_path / "two-rounds"
+    build_run_dir(run, complete=True)
+    env = make_env(ENV_ID, split="train", num_prompts=2)
+    with RecordWriter(run / "records" / "sampled-r2.jsonl") as writer:
+        writer.write_all(_play(env, task_id, good=True, key=f"sampled/{task_id}/0") for task_id in env.unwrapped.task_ids)
+    stages = json.loads((run / "stages.json").read_text())
+    stages["sample-r2"] = {"status": "done", "seconds": 3.0}
+    stages["reflect-r2"] = {"status": "running", "seconds": 1.0}
+    (run / "stages.json").write_text(json.dumps(stages))
+    assert load_run(run).rounds == [1, 2]
+    text, page = _parse(write_report(run))
+    body = " ".join(" ".join(page.text).split())
+    assert "100.0% (2/2)" in body  # round-2 sample success
+    assert "sample-r2 done" in body and "reflect-r2 running" in body and "eval_rerest-r2 not run yet" in body
+    assert "60.0% (3/5)" in body  # DPO evaluated in this run
+    assert "complete" not in body.split("report written")[0]
+
+
+def test_groups_and_checks_of_other_envs():
+    from rerest_agents.report.load import check_scores, task_group
+
+    hotpot = Trajectory(key="k", env_id="rerest/HotpotQA-v0", task_id="5a8b57f25542995d1e6f1371", observation="Question: ?",
+                        feedback={"details": {"type": "bridge", "answer": "x", "exact_match": {"score": 0.0, "weight": 1.0, "explanation": "no"},
+                                              "f1": {"score": 0.5, "weight": 0.0, "explanation": "half"}}})
+    assert task_group(hotpot) == "bridge"
+    assert check_scores(hotpot) == {"exact_match": (0.0, 1), "f1": (0.5, 1)}
+    code = Trajectory(key="k", env_id="rerest/HumanEval-v0", task_id="HumanEval/12", observation="def f():")
+    assert task_group(code) == "HumanEval"
+    assert task_group(Trajectory(key="k", env_id=ENV_ID, task_id="count_val_000001", observation="")) == "count"
