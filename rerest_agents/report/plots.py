@@ -89,10 +89,13 @@ def rounds_chart(rows: Sequence[tuple[int, float | None, float | None, float | N
             if row[j + 1] is not None:
                 xs.append(i + (j - 1) * width)
                 ys.append(row[j + 1])
+        if not xs:
+            continue  # e.g. a run killed before reflection: no repair bars, no legend entry
         ax.bar(xs, ys, width * 0.9, color=colour, label=label)
         for x, y in zip(xs, ys):
             ax.text(x, y + 0.015, f"{y:.0%}", ha="center", va="bottom", fontsize=8)
     ax.set_xticks(range(len(rows)), [f"round {r[0]}" for r in rows])
+    ax.set_xlim(-0.6, len(rows) - 0.4)
     _percent_axis(ax)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     ax.set_title("Sampling and repair on the training tasks", fontsize=10)
