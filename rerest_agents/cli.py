@@ -1,5 +1,6 @@
 """The `rerest` command line: one typer command per pipeline verb.
 
+    rerest run [CONFIG.yaml] [--run-dir DIR] [--set section.key=value ...]   a whole Re-ReST run
     rerest report RUN_DIR [--open]     write RUN_DIR/report.html
 """
 
@@ -19,7 +20,44 @@ def main() -> None:
 
 
 # -- run ----------------------------------------------------------------------------------------------
-# `rerest run CONFIG.yaml` goes here (the pipeline command).
+def _parse_value(text: str) -> object:
+    import yaml
+
+    return yaml.safe_load(text)
+
+
+@app.command()
+def run(config: Path = typer.Argument(None, help="YAML run config (default: the embedded CPU preset)."),
+        run_dir: Path = typer.Option(None, "--run-dir", help="Where the run writes (default: runs/<env>-<config hash>)."),
+        set_: list[str] = typer.Option([], "--set", help="Override a config value: section.key=value (repeatable)."),
+        quiet: bool = typer.Option(False, "--quiet", help="No progress bars.")) -> None:
+    """Run Re-ReST: sample, reflect, train the reflector then the agent, evaluate, report. Resumable."""
+    from rerest_agents.errors import RerestAgentError
+    from rerest_agents.pipeline import Pipeline, load_config
+    from rerest_agents.report import write_report
+    from rerest_agents.rollout import config_hash
+
+    try:
+        overrides = {}
+        for item in set_:
+            if "=" not in item:
+                raise typer.BadParameter(f"--set {item!r}: write section.key=value, e.g. --set sample.k=8")
+            key, value = item.split("=", 1)
+            overrides[key] = _parse_value(value)
+        cfg = load_config(config, overrides)
+        if run_dir is None:
+            run_dir = Path("runs") / f"{cfg.env_id.split('/')[-1].lower()}-{config_hash(cfg.to_dict())}"
+        result = Pipeline(cfg, run_dir, progress=not quiet).run()
+    except RerestAgentError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    report_path = write_report(run_dir)
+    typer.echo(f"\nTest-set success of {cfg.env_id} (greedy, agent alone):")
+    typer.echo(f"  {'variant':<16}{'success':>9}{'score':>9}")
+    for variant, rate in result.success.items():
+        typer.echo(f"  {variant:<16}{rate:>9.3f}{result.score[variant]:>9.3f}")
+    typer.echo(f"  |D_M| = {result.sizes.get('agent_dm', 0)}, |D_M + D_R| = {result.sizes.get('agent_dmdr', 0)}")
+    typer.echo(f"Report: {report_path}")
 
 
 # -- report -------------------------------------------------------------------------------------------

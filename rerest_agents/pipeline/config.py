@@ -1,0 +1,134 @@
+"""`RunConfig`: every setting of a Re-ReST run, loadable from YAML with one-line errors.
+
+`RunConfig()` is the embedded CPU preset: gemma-3-270m on `rerest/Layout-v0` count and spatial
+prompts (generated, disjoint train and test sets), small enough to finish in minutes on 2 cores.
+YAML files mirror the dataclasses (see `configs/`); unknown keys are errors that name the valid ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rerest_agents.errors import ConfigError
+from rerest_agents.reflect import ReflectConfig
+from rerest_agents.train import TrainConfig
+
+
+@dataclass
+class ModelConfig:
+    """Which LLM acts (agent) and reflects (reflector: same base model, its own adapter)."""
+
+    #: LLM backend: hf, vllm or openai.
+    backend: str = "hf"
+    #: Model id or folder; None = the embedded gemma-3-270m.
+    name: str | None = None
+    #: Extra keyword arguments for the backend (e.g. base_url for openai, dtype for vllm).
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SampleConfig:
+    """Step 1: k samples per training task."""
+
+    #: Training tasks used (the first N of the train split; None = all).
+    num_tasks: int | None = 16
+    #: Samples per task (k).
+    k: int = 4
+    #: Sampling temperature.
+    temperature: float = 0.7
+    #: Tokens per turn (None: the env template's default).
+    max_tokens: int | None = 48
+    #: Episodes advanced together (LLM batch).
+    width: int = 16
+
+
+@dataclass
+class EvalConfig:
+    """Step 5: the agent alone on the test split."""
+
+    #: Test tasks (the first N of the test split; None = all).
+    num_tasks: int | None = 16
+    #: 0 = greedy.
+    temperature: float = 0.0
+    #: Tokens per turn (None: the template's default).
+    max_tokens: int | None = 48
+    #: Also train and evaluate the DPO variant (repaired vs failed pairs).
+    dpo: bool = False
+
+
+@dataclass
+class RunConfig:
+    """A whole Re-ReST run."""
+
+    # -- task --------------------------------------------------------------------------------------
+    #: Gymnasium id of the env (any registered id works).
+    env_id: str = "rerest/Layout-v0"
+    #: gymnasium.make kwargs of the training split.
+    train_env_kwargs: dict[str, Any] = field(default_factory=lambda: {"prompt_set": "generated-count-spatial", "split": "train", "steps": 1})
+    #: gymnasium.make kwargs of the test split.
+    test_env_kwargs: dict[str, Any] = field(default_factory=lambda: {"prompt_set": "generated-count-spatial", "split": "test", "steps": 1})
+    #: Show the template's few-shot exemplars (in sampling, training prompts and evaluation alike).
+    few_shot: bool = True
+    # -- stages ------------------------------------------------------------------------------------
+    model: ModelConfig = field(default_factory=ModelConfig)
+    sample: SampleConfig = field(default_factory=SampleConfig)
+    reflect: ReflectConfig = field(default_factory=ReflectConfig)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=2.0, max_length=384, per_device_batch_size=4,
+                                                                    grad_accumulation=1, learning_rate=3e-4))
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    #: Re-ReST rounds (round r samples with the round r-1 agent).
+    rounds: int = 1
+    #: Seed of sampling, resets and training.
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.rounds < 1:
+            raise ConfigError(f"rounds must be >= 1, got {self.rounds}.")
+        if self.sample.k < 1:
+            raise ConfigError(f"sample.k must be >= 1, got {self.sample.k}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    if not dataclasses.is_dataclass(cls):
+        return data
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where or 'config'} must be a mapping, got {type(data).__name__}.")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in data.items():
+        if key not in fields:
+            close = difflib.get_close_matches(key, fields, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"Unknown key {where + '.' if where else ''}{key!r}.{hint} Valid keys: {sorted(fields)}.")
+        nested = {"model": ModelConfig, "sample": SampleConfig, "reflect": ReflectConfig, "train": TrainConfig, "eval": EvalConfig}
+        kwargs[key] = _build(nested[key], value, f"{where + '.' if where else ''}{key}") if cls is RunConfig and key in nested else value
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"{where or 'config'}: {exc}") from None
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Read a YAML run config (None: the CPU preset) and apply `section.key=value` overrides."""
+    import yaml
+
+    data: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"Config file {str(path)!r} does not exist; see configs/ for examples.")
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    for dotted, value in (overrides or {}).items():
+        node = data
+        *parents, leaf = dotted.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return _build(RunConfig, data, "")

@@ -1,0 +1,214 @@
+"""The Re-ReST run, top to bottom (paper §1; `../shared/research/paper.md`).
+
+Each round: sample k outputs per training task with the agent (1) and score them in the env (2);
+failures go to the reflector with the env's feedback, and its repairs are replayed and verified in
+the env (3); D_M (successes), D_R (verified repairs), the reflector set and DPO pairs are built; the
+reflector is trained first (4), then the agent: on D_M alone (self-training baseline) and on
+D_M + D_R (Re-ReST) (5); at the end each variant is evaluated alone on the test split, greedy (6).
+Every stage is named in `stages.json` and skipped once done, so a killed run resumes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rerest_agents.agent import template_for
+from rerest_agents.errors import ConfigError
+from rerest_agents.export import agent_sft, dpo_pairs, reflector_sft, write_jsonl
+from rerest_agents.llm import LLM, make_llm
+from rerest_agents.pipeline.config import RunConfig
+from rerest_agents.pipeline.rundir import RunDir
+from rerest_agents.reflect import Reflector
+from rerest_agents.rollout import RecordWriter, Rollout, RolloutConfig, config_hash, make_env, read_records, sample_specs
+
+VARIANTS = ("base", "selftrain", "rerest", "dpo")
+
+
+@dataclass
+class RunResult:
+    """What a finished run reports: eval success per variant, and where everything is."""
+
+    run_dir: Path
+    success: dict[str, float] = field(default_factory=dict)
+    score: dict[str, float] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)
+
+
+def task_ids_of(env_id: str, env_kwargs: dict[str, Any], limit: int | None) -> list[str]:
+    """The first `limit` task ids of a split (envs expose them as `env.unwrapped.task_ids`)."""
+    env = make_env(env_id, **env_kwargs)
+    try:
+        ids = list(getattr(env.unwrapped, "task_ids", []) or [])
+    finally:
+        env.close()
+    if not ids:
+        raise ConfigError(f"{env_id} with {env_kwargs} exposes no task_ids; the pipeline needs env.unwrapped.task_ids.")
+    return [str(t) for t in ids[:limit]] if limit else [str(t) for t in ids]
+
+
+class Pipeline:
+    """Runs the stages of `RunConfig` in `run_dir` (see module docstring)."""
+
+    def __init__(self, config: RunConfig, run_dir: str | Path, *, llm: LLM | None = None, progress: bool = True,
+                 log: Callable[[str], None] = print) -> None:
+        self.config, self.dir, self.progress, self.log = config, RunDir(run_dir), progress, log
+        self._llm = llm
+        self.hash = config_hash(config.to_dict())
+        self.template = template_for(config.env_id)
+        self._write_config()
+
+    # -- plumbing -----------------------------------------------------------------------------------
+    def _write_config(self) -> None:
+        import yaml
+
+        path = self.dir.root / "config.yaml"
+        text = yaml.safe_dump(self.config.to_dict(), sort_keys=False)
+        if path.exists() and path.read_text(encoding="utf-8") != text:
+            raise ConfigError(f"{self.dir.root} holds a run with a different config; use another run directory or the same config.")
+        path.write_text(text, encoding="utf-8")
+
+    @property
+    def llm(self) -> LLM:
+        if self._llm is None:
+            kwargs = dict(self.config.model.kwargs)
+            if self.config.model.name:
+                kwargs["model"] = self.config.model.name
+            self._llm = make_llm(self.config.model.backend, **kwargs)
+        return self._llm
+
+    def _rollout_config(self, split: str) -> RolloutConfig:
+        c = self.config
+        if split == "train":
+            return RolloutConfig(env_id=c.env_id, env_kwargs=c.train_env_kwargs, temperature=c.sample.temperature,
+                                 max_tokens=c.sample.max_tokens, seed=c.seed, few_shot=c.few_shot, width=c.sample.width)
+        return RolloutConfig(env_id=c.env_id, env_kwargs=c.test_env_kwargs, temperature=c.eval.temperature,
+                             max_tokens=c.eval.max_tokens, seed=c.seed, few_shot=c.few_shot, width=c.sample.width)
+
+    def _adapter(self, name: str) -> str | None:
+        """Register a trained adapter with the LLM (None when that stage trained nothing)."""
+        path = self.dir.adapter(name)
+        if not (path / "adapter_config.json").exists():
+            return None
+        key = f"{self.dir.root.name}-{name}"
+        if key not in self.llm.adapters:
+            self.llm.add_adapter(key, str(path))
+        return key
+
+    def _stage(self, name: str, body: Callable[[], str | None]) -> None:
+        if self.dir.done(name):
+            return
+        self.log(f"[rerest] {name}")
+        started = self.dir.start(name)
+        note = body()
+        self.dir.finish(name, started, status="skipped" if note else "done", note=note or "")
+
+    # -- the run ------------------------------------------------------------------------------------
+    def run(self) -> RunResult:
+        c = self.config
+        train_tasks = task_ids_of(c.env_id, c.train_env_kwargs, c.sample.num_tasks)
+        test_tasks = task_ids_of(c.env_id, c.test_env_kwargs, c.eval.num_tasks)
+        overlap = set(train_tasks) & set(test_tasks)
+        if overlap and c.train_env_kwargs == c.test_env_kwargs:
+            raise ConfigError("train_env_kwargs and test_env_kwargs give the same tasks; pick disjoint splits.")
+        agent_adapter: str | None = None
+        reflector_adapter: str | None = None
+        for r in range(1, c.rounds + 1):
+            agent_adapter, reflector_adapter = self._round(r, train_tasks, agent_adapter, reflector_adapter)
+        result = RunResult(self.dir.root)
+        for variant in VARIANTS:
+            if variant == "dpo" and not c.eval.dpo:
+                continue
+            self._evaluate(variant, test_tasks, c.rounds)
+            records = read_records(self.dir.records(f"eval-{variant}"))
+            if records:
+                result.success[variant] = sum(t.success for t in records) / len(records)
+                result.score[variant] = sum(t.score for t in records) / len(records)
+        for name in ("agent_dm", "agent_dmdr", "reflector", "dpo"):
+            path = self.dir.data(name + _suffix(c.rounds))
+            result.sizes[name] = sum(1 for _ in path.open()) if path.exists() else 0
+        return result
+
+    def _round(self, r: int, tasks: list[str], agent_adapter: str | None, reflector_adapter: str | None) -> tuple[str | None, str | None]:
+        c, s = self.config, _suffix(r)
+        sampled_path, repaired_path = self.dir.records("sampled" + s), self.dir.records("repaired" + s)
+
+        def sample() -> None:  # (1)+(2) k samples per task, scored by the env
+            rollout = Rollout(self.llm, self._rollout_config("train"), template=self.template, adapter=agent_adapter,
+                              config_hash=self.hash)
+            with RecordWriter(sampled_path) as writer:
+                rollout.run(sample_specs(tasks, c.sample.k, seed=c.seed + r), writer, progress=self.progress, desc=f"sample r{r}")
+            rollout.close()
+            records = read_records(sampled_path)
+            self.dir.metric("sample/success_rate", sum(t.success for t in records) / max(1, len(records)), stage="sample" + s, round=r)
+
+        def reflect() -> None:  # (3) repairs of the failures, replayed in the env
+            failures = [t for t in read_records(sampled_path) if not t.success]
+            reflector = Reflector(self.llm, self._rollout_config("train"), c.reflect, template=self.template,
+                                  adapter=reflector_adapter, config_hash=self.hash)
+            with RecordWriter(repaired_path) as writer:
+                reflector.repair(failures, writer, progress=self.progress)
+            reflector.close()
+            repairs = read_records(repaired_path)
+            verified = sum(t.success for t in repairs)
+            self.dir.metric("reflect/verified_repairs", verified, stage="reflect" + s, round=r)
+            self.dir.metric("reflect/repair_rate", verified / max(1, len(failures)), stage="reflect" + s, round=r)
+
+        def build_data() -> None:  # D_M, D_M + D_R, the reflector's set, DPO pairs
+            sampled, repairs = read_records(sampled_path), read_records(repaired_path)
+            dm = agent_sft(sampled, self.template, few_shot=c.few_shot)
+            dmdr = dm + agent_sft([t for t in repairs if t.success], self.template, few_shot=c.few_shot)
+            write_jsonl(self.dir.data("agent_dm" + s), dm)
+            write_jsonl(self.dir.data("agent_dmdr" + s), dmdr)
+            write_jsonl(self.dir.data("reflector" + s), reflector_sft(sampled + repairs, self.template, c.reflect, few_shot=c.few_shot))
+            write_jsonl(self.dir.data("dpo" + s), dpo_pairs(sampled + repairs, self.template, few_shot=c.few_shot))
+            self.dir.metric("data/dm_size", len(dm), stage="build_data" + s, round=r)
+            self.dir.metric("data/dr_size", len(dmdr) - len(dm), stage="build_data" + s, round=r)
+
+        for name, body in (("sample", sample), ("reflect", reflect), ("build_data", build_data)):
+            self._stage(name + s, body)
+        self._stage("train_reflector" + s, lambda: self._train("reflector" + s, "reflector" + s, reflector_adapter))
+        self._stage("train_agent_selftrain" + s, lambda: self._train("agent_dm" + s, "agent-selftrain" + s, agent_adapter))
+        self._stage("train_agent_rerest" + s, lambda: self._train("agent_dmdr" + s, "agent-rerest" + s, agent_adapter))
+        if c.eval.dpo:
+            self._stage("train_agent_dpo" + s, lambda: self._train("dpo" + s, "agent-dpo" + s, agent_adapter, dpo=True))
+        return self._adapter("agent-rerest" + s) or agent_adapter, self._adapter("reflector" + s) or reflector_adapter
+
+    def _train(self, data_name: str, adapter_name: str, init: str | None, *, dpo: bool = False) -> str | None:
+        """Train one adapter; returns a note (and trains nothing) when its data set is empty."""
+        import json
+
+        from rerest_agents.train import train_dpo, train_sft
+
+        path = self.dir.data(data_name)
+        records = [json.loads(line) for line in path.open(encoding="utf-8")] if path.exists() else []
+        if not records:
+            return f"no training data in {path.name}: the variant uses the untrained model"
+        init_path = self.llm.adapters.get(init) if init else None
+        train = train_dpo if dpo else train_sft
+        train(records, self.dir.adapter(adapter_name), self.config.train, base_model=self.config.model.name, init_adapter=init_path)
+        return None
+
+    def _evaluate(self, variant: str, tasks: list[str], rounds: int) -> None:
+        s = _suffix(rounds)
+        adapter = None if variant == "base" else self._adapter({"selftrain": "agent-selftrain", "rerest": "agent-rerest",
+                                                                 "dpo": "agent-dpo"}[variant] + s)
+        path = self.dir.records(f"eval-{variant}")
+
+        def body() -> None:
+            rollout = Rollout(self.llm, self._rollout_config("test"), template=self.template, adapter=adapter, config_hash=self.hash)
+            with RecordWriter(path) as writer:
+                rollout.run(sample_specs(tasks, 1, seed=self.config.seed), writer, progress=self.progress, desc=f"eval {variant}")
+            rollout.close()
+            records = read_records(path)
+            n = max(1, len(records))
+            self.dir.metric("eval/success_rate", sum(t.success for t in records) / n, stage=f"eval_{variant}", round=rounds, variant=variant)
+            self.dir.metric("eval/score", sum(t.score for t in records) / n, stage=f"eval_{variant}", round=rounds, variant=variant)
+
+        self._stage(f"eval_{variant}", body)
+
+
+def _suffix(round_: int) -> str:
+    return "" if round_ == 1 else f"-r{round_}"
