@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 import uuid
 from typing import Any
 
@@ -174,6 +175,11 @@ class DockerSandbox(Sandbox):
         try:
             for container in self.containers():
                 remove_container(client.api, container.id)
+            # A removal the daemon already had in progress (auto-remove after a kill) returns at
+            # once; wait for it, so that "closed" means no container is left.
+            deadline = time.monotonic() + 30.0
+            while self.containers() and time.monotonic() < deadline:
+                time.sleep(0.1)
         except Exception:  # daemon gone: the containers die with their stdin (auto-remove)
             pass
 
