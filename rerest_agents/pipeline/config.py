@@ -106,7 +106,8 @@ def _build(cls: type, data: Any, where: str) -> Any:
         if key not in fields:
             close = difflib.get_close_matches(key, fields, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"Unknown key {where + '.' if where else ''}{key!r}.{hint} Valid keys: {sorted(fields)}.")
+            dotted = f"{where}.{key}" if where else key
+            raise ConfigError(f"Unknown key {dotted!r}.{hint} Valid keys: {sorted(fields)}.")
         nested = {"model": ModelConfig, "sample": SampleConfig, "reflect": ReflectConfig, "train": TrainConfig, "eval": EvalConfig}
         kwargs[key] = _build(nested[key], value, f"{where + '.' if where else ''}{key}") if cls is RunConfig and key in nested else value
     try:
