@@ -178,7 +178,6 @@ class Rollout:
                         texts[i] = (c.text, c.finish_reason == "stop")
         except Exception as exc:  # the model failed for this batch: those episodes end with a typed error
             texts = [t if isinstance(t, tuple) else exc for t in texts]
-            texts = [exc if not isinstance(t, tuple) else t for t in texts]
 
         def step(i: int) -> tuple[_Live, Trajectory] | None:
             item, result = live[i], texts[i]
