@@ -54,8 +54,14 @@ def run(config: Path = typer.Argument(None, help="YAML run config (default: the 
     report_path = write_report(run_dir)
     typer.echo(f"\nTest-set success of {cfg.env_id} (greedy, agent alone):")
     typer.echo(f"  {'variant':<16}{'success':>9}{'score':>9}")
+    import json
+
+    stages = json.loads((Path(run_dir) / "stages.json").read_text())
+    untrained = {v for v, stage in (("selftrain", "train_agent_selftrain"), ("rerest", "train_agent_rerest"), ("dpo", "train_agent_dpo"))
+                 if stages.get(stage, {}).get("status") == "skipped"}
     for variant, rate in result.success.items():
-        typer.echo(f"  {variant:<16}{rate:>9.3f}{result.score[variant]:>9.3f}")
+        note = "  (not trained: no training data; untrained model)" if variant in untrained else ""
+        typer.echo(f"  {variant:<16}{rate:>9.3f}{result.score[variant]:>9.3f}{note}")
     typer.echo(f"  |D_M| = {result.sizes.get('agent_dm', 0)}, |D_M + D_R| = {result.sizes.get('agent_dmdr', 0)}")
     typer.echo(f"Report: {report_path}")
 
