@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -52,15 +52,22 @@ class Sandbox(ABC):
         return self
 
     def run(self, program: str, *, stdin: str = "", timeout: float | None = None, memory_mb: int | None = None,
-            max_output: int | None = None, max_processes: int | None = None, max_file_mb: int | None = None) -> ExecutionResult:
-        """Run one Python program; keyword limits override `self.limits` for this run only."""
+            max_output: int | None = None, max_processes: int | None = None, max_file_mb: int | None = None,
+            on_request: Callable[[str], str] | None = None) -> ExecutionResult:
+        """Run one Python program; keyword limits override `self.limits` for this run only.
+
+        `on_request` opens a channel (see `sandboxes.channel`): the program may send text requests
+        while it runs, each answered in this process by `on_request(request) -> str`. Time spent in
+        `on_request` does not count against `timeout`. `result.extra` then has `requests` (how many
+        were answered) and `channel_error` (why the channel was closed early, else None).
+        """
         if not isinstance(program, str):
             raise TypeError(f"program must be str, got {type(program).__name__}.")
         overrides = {k: v for k, v in dict(timeout=timeout, memory_mb=memory_mb, max_output=max_output,
                                            max_processes=max_processes, max_file_mb=max_file_mb).items() if v is not None}
         limits = Limits(**{**self.limits.__dict__, **overrides})
         job: dict[str, Any] = {"program": program, "stdin": stdin, **limits.__dict__}
-        payload = self.pool.submit(job)
+        payload = self.pool.submit(job, on_request) if on_request is not None else self.pool.submit(job)
         if "error" in payload:
             return ExecutionResult(error=payload["error"], duration=payload.get("duration", 0.0), backend=self.backend)
         return ExecutionResult.from_worker(payload, self.backend)

@@ -43,6 +43,17 @@ class WorkerConnection(ABC):
         """Stop the worker and everything under it; safe to call twice."""
 
 
+def _answer(on_request: Callable[[str], str] | None, request: Any) -> str:
+    """The caller's answer to one channel request; its failures become answer text, never a dead run."""
+    if on_request is None:
+        return "error: this run has no channel handler"
+    try:
+        answer = on_request(str(request))
+    except Exception as exc:  # the handler's bug must not kill the worker or the run
+        return f"error: {type(exc).__name__}: {exc}"
+    return answer if isinstance(answer, str) else str(answer)
+
+
 class WorkerPool:
     """Up to `size` workers made by `spawn(index)`; `submit` runs one job on an idle worker."""
 
@@ -101,9 +112,11 @@ class WorkerPool:
             for item in taken:
                 self._idle.put(item)
 
-    def submit(self, job: dict[str, Any]) -> dict[str, Any]:
+    def submit(self, job: dict[str, Any], on_request: Callable[[str], str] | None = None) -> dict[str, Any]:
         """Run `job` (see worker.py) and return the worker's result dict.
 
+        With `on_request`, the job gets a channel: each request the program sends is answered with
+        `on_request(request)` (an exception becomes the answer `error: ...`).
         A worker that dies or stays silent for the job's timeout plus `GRACE_SECONDS` is killed and
         replaced; the result then carries `error` instead of program output.
         """
@@ -114,10 +127,16 @@ class WorkerPool:
             if conn is None:
                 conn = self._start(index)
             job = {**job, "id": next(self._ids)}
+            if on_request is not None:
+                job["channel"] = True
             start = time.monotonic()
             try:
                 conn.send_line((json.dumps(job) + "\n").encode())
-                result = json.loads(conn.read_line(timeout=float(job["timeout"]) + GRACE_SECONDS))
+                while True:
+                    result = json.loads(conn.read_line(timeout=float(job["timeout"]) + GRACE_SECONDS))
+                    if "request" not in result:
+                        break
+                    conn.send_line((json.dumps({"answer": _answer(on_request, result["request"])}) + "\n").encode())
             except (WorkerDied, OSError, ValueError) as exc:
                 conn.kill()
                 with self._lock:

@@ -92,4 +92,5 @@ class ExecutionResult:
         """Build from a worker's JSON result line (see `sandboxes/worker.py`)."""
         keys = {"stdout", "stderr", "exit_code", "signal", "timed_out", "out_of_memory",
                 "output_truncated", "duration", "stray_processes"}
-        return cls(backend=backend, **{k: payload[k] for k in keys if k in payload})
+        extra = {k: payload[k] for k in ("requests", "channel_error") if k in payload}
+        return cls(backend=backend, extra=extra, **{k: payload[k] for k in keys if k in payload})

@@ -148,6 +148,18 @@ class TestReport:
         return asdict(self)
 
 
+def read_report(stdout: str, nonce: str) -> dict[str, Any] | None:
+    """The JSON object a harness printed on the last line starting with `nonce` (None if there is none)."""
+    report = None
+    for line in stdout.splitlines():
+        if line.startswith(nonce):
+            try:
+                report = json.loads(line[len(nonce):])
+            except ValueError:
+                report = None
+    return report
+
+
 def run_tests(sandbox: Sandbox, program: str, tests: Sequence[str], *, setup: str = "", test_setup: str = "",
               timeout_per_test: float = 3.0,
               timeout: float | None = None, memory_mb: int | None = None) -> TestReport:
@@ -175,13 +187,7 @@ def run_tests(sandbox: Sandbox, program: str, tests: Sequence[str], *, setup: st
     if timeout is None:
         timeout = timeout_per_test * (len(tests) + 1) + 2.0
     execution = sandbox.run(harness, timeout=timeout, memory_mb=memory_mb)
-    report = None
-    for line in execution.stdout.splitlines():
-        if line.startswith(nonce):
-            try:
-                report = json.loads(line[len(nonce):])
-            except ValueError:
-                report = None
+    report = read_report(execution.stdout, nonce)
     if report is None:
         why = execution.reason or "the program ended without running the tests (did it call exit()?)"
         outcomes = [TestOutcome(t, False, error=why, timed_out=execution.timed_out) for t in tests]

@@ -10,6 +10,16 @@ result). Job keys: id, program, timeout, memory_mb, max_output, max_processes, m
 Result keys: id, exit_code, signal, stdout, stderr, timed_out, out_of_memory, output_truncated,
 duration, stray_processes.
 
+Channel (optional, job key `channel: true`): the program may ask the caller questions while it runs
+(e.g. an image model's answer). The child gets two pipes, named by `$RERST_SANDBOX_CHANNEL`
+(`<request fd>,<answer fd>`); it writes one JSON string per line and reads one JSON string per line
+back (`sandboxes.channel.CLIENT_SOURCE` does this). The worker relays each request to its caller as
+`{"id", "request"}` and expects `{"answer"}` back on its stdin before it reads the next one. Time
+spent waiting for an answer is not charged to the program's wall-clock limit. A request that is not
+one JSON string line, longer than `max_request_bytes` or beyond `max_requests`, and an answer the
+child does not read, close the channel (the program sees EOF); results then carry `channel_error`.
+Results of channel jobs also carry `requests` (how many were answered).
+
 Per job the child: starts a new session, takes rlimits (address space, CPU time, file size, open
 files, no core dumps; process count once it runs under its own uid), moves into a private work
 directory, switches to an unprivileged uid when the worker is root, and runs the program with
@@ -38,6 +48,9 @@ import traceback
 # in every forked child.
 PRELOAD = ("math", "re", "collections", "itertools", "functools", "heapq", "bisect", "string",
            "operator", "typing", "random", "statistics", "fractions", "decimal", "copy", "json")
+
+#: Environment variable that names the job's channel fds (`<request fd>,<answer fd>`).
+CHANNEL_ENV = "RERST_SANDBOX_CHANNEL"
 
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_PDEATHSIG = 1
@@ -98,12 +111,12 @@ def _sweep(pgid: int) -> int:
 
 
 def _run_child(job: dict, workdir: str, out_fd: int, err_fd: int, in_fd: int, uid: int | None,
-               protocol_fds: tuple[int, ...]) -> None:
+               protocol_fds: tuple[int, ...], channel: "_Channel | None" = None) -> None:
     """In the forked child: confine, then execute the program. Never returns."""
     code = 1
     try:
         os.setsid()
-        for fd in protocol_fds:
+        for fd in protocol_fds + (channel.worker_fds() if channel is not None else ()):
             os.close(fd)
         os.dup2(in_fd, 0)
         os.dup2(out_fd, 1)
@@ -128,6 +141,8 @@ def _run_child(job: dict, workdir: str, out_fd: int, err_fd: int, in_fd: int, ui
         os.environ.clear()
         os.environ.update({"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": workdir, "LANG": "C.UTF-8",
                            "TMPDIR": workdir, "PYTHONIOENCODING": "utf-8"})
+        if channel is not None:
+            os.environ[CHANNEL_ENV] = "%d,%d" % channel.child_fds()
         tempfile.tempdir = workdir
         sys.stdin = open(0, "r", encoding="utf-8", errors="replace", closefd=False)
         sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
@@ -166,8 +181,95 @@ def _read_capped(path: str, limit: int) -> tuple[str, bool]:
     return data[:limit].decode("utf-8", errors="replace"), len(data) > limit
 
 
-def _wait(pid: int, timeout: float) -> tuple[int | None, bool]:
-    """Wait for `pid` at most `timeout` seconds; return (wait status or None, timed_out)."""
+class _Channel:
+    """The job's request/answer pipes, relayed by the worker to its caller over the protocol fds."""
+
+    def __init__(self, job: dict, proto_in: int, proto_out: int) -> None:
+        self.req_r, self.req_w = os.pipe()
+        self.ans_r, self.ans_w = os.pipe()
+        os.set_blocking(self.ans_w, False)  # a child that does not read its answers cannot block us
+        self.proto_in, self.proto_out, self.job_id = proto_in, proto_out, job.get("id")
+        self.max_requests = int(job.get("max_requests", 10000))
+        self.max_bytes = int(job.get("max_request_bytes", 1 << 20))
+        self.buffer, self.served, self.error, self.caller_gone = b"", 0, None, False
+
+    def worker_fds(self) -> tuple:
+        return (self.req_r, self.ans_w)
+
+    def child_fds(self) -> tuple:
+        return (self.req_w, self.ans_r)
+
+    def after_fork(self) -> None:
+        for fd in self.child_fds():
+            os.close(fd)
+
+    def open(self) -> bool:
+        return self.req_r >= 0
+
+    def close(self, error: str | None = None) -> None:
+        if self.error is None and error is not None:
+            self.error = error
+        for name in ("req_r", "ans_w"):
+            fd = getattr(self, name)
+            if fd >= 0:
+                os.close(fd)
+                setattr(self, name, -1)
+
+    def _ask_caller(self, request: str) -> str | None:
+        """Relay one request; None when the caller went away."""
+        os.write(self.proto_out, (json.dumps({"id": self.job_id, "request": request}) + "\n").encode())
+        data = b""
+        while b"\n" not in data:
+            chunk = os.read(self.proto_in, 1 << 16)
+            if not chunk:
+                return None
+            data += chunk
+        try:
+            answer = json.loads(data.split(b"\n", 1)[0]).get("answer")
+        except (ValueError, AttributeError):
+            answer = None
+        return answer if isinstance(answer, str) else json.dumps(answer)
+
+    def serve(self) -> float:
+        """Read what the child wrote and answer every complete request; return seconds spent waiting."""
+        chunk = os.read(self.req_r, 1 << 16)
+        if not chunk:
+            self.close()
+            return 0.0
+        self.buffer += chunk
+        waited = 0.0
+        while self.open() and b"\n" in self.buffer:
+            line, self.buffer = self.buffer.split(b"\n", 1)
+            if len(line) > self.max_bytes or self.served >= self.max_requests:
+                self.close(f"request {self.served + 1} over the channel's limits")
+                break
+            try:
+                request = json.loads(line)
+            except ValueError:
+                request = None
+            if not isinstance(request, str):
+                self.close("the program wrote something other than a JSON string line to the channel")
+                break
+            start = time.monotonic()
+            answer = self._ask_caller(request)
+            waited += time.monotonic() - start
+            if answer is None:
+                self.caller_gone = True
+                self.close("the caller went away")
+                break
+            self.served += 1
+            try:
+                os.write(self.ans_w, (json.dumps(answer) + "\n").encode())
+            except (BlockingIOError, BrokenPipeError):
+                self.close("the program did not read its answers")
+        if self.open() and len(self.buffer) > self.max_bytes:
+            self.close(f"request {self.served + 1} over the channel's limits")
+        return waited
+
+
+def _wait(pid: int, timeout: float, channel: _Channel | None = None) -> tuple[int | None, bool]:
+    """Wait for `pid` at most `timeout` seconds (plus time spent answering its channel requests);
+    return (wait status or None, timed_out)."""
     deadline = time.monotonic() + timeout
     pidfd = None
     if hasattr(os, "pidfd_open"):
@@ -184,7 +286,15 @@ def _wait(pid: int, timeout: float) -> tuple[int | None, bool]:
             left = deadline - time.monotonic()
             if left <= 0:
                 return None, True
-            if pidfd is not None:
+            if channel is not None and channel.open():
+                watch = [channel.req_r] + ([pidfd] if pidfd is not None else [])
+                ready, _, _ = select.select(watch, [], [], left if pidfd is not None else min(delay, left))
+                if channel.req_r in ready:
+                    deadline += channel.serve()
+                    if channel.caller_gone:
+                        return None, True
+                delay = min(delay * 2, 0.01)
+            elif pidfd is not None:
                 select.select([pidfd], [], [], left)
             else:
                 time.sleep(min(delay, left))
@@ -208,13 +318,16 @@ def run_job(job: dict, base: str, uid: int | None, protocol_fds: tuple[int, ...]
     out_fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     err_fd = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     in_fd = os.open(in_path, os.O_RDONLY)
+    channel = _Channel(job, *protocol_fds) if job.get("channel") else None
     start = time.monotonic()
     pid = os.fork()
     if pid == 0:
-        _run_child(job, workdir, out_fd, err_fd, in_fd, uid, protocol_fds)
+        _run_child(job, workdir, out_fd, err_fd, in_fd, uid, protocol_fds, channel)
     for fd in (out_fd, err_fd, in_fd):
         os.close(fd)
-    status, timed_out = _wait(pid, float(job["timeout"]))
+    if channel is not None:
+        channel.after_fork()
+    status, timed_out = _wait(pid, float(job["timeout"]), channel)
     duration = time.monotonic() - start
     if timed_out:
         try:
@@ -238,7 +351,14 @@ def run_job(job: dict, base: str, uid: int | None, protocol_fds: tuple[int, ...]
     shutil.rmtree(workdir, ignore_errors=True)
     shutil.rmtree(private, ignore_errors=True)
     tail = stderr.rstrip().rsplit("\n", 1)[-1]
+    extra = {}
+    if channel is not None:
+        channel.close()
+        extra = {"requests": channel.served, "channel_error": channel.error}
+        if channel.caller_gone:
+            raise SystemExit(0)
     return {
+        **extra,
         "id": job.get("id"),
         "exit_code": exit_code,
         "signal": sig,
