@@ -1,0 +1,242 @@
+"""`rerest/GQA-v0`: answer a GQA question by writing `execute_command(image)` against ViperGPT's ImagePatch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from rerest_envs.core import Feedback, TextEnv
+from rerest_envs.errors import DataNotFound
+from rerest_envs.gqa.data import GQAQuestion, gqa_dir, load_questions, missing_inputs_message
+from rerest_envs.gqa.perception.base import Detection, Perception, PerceptionServer, PerceptionUnavailable
+from rerest_envs.gqa.program import as_program, parse_error, run_program
+from rerest_envs.gqa.render import draw_found
+from rerest_envs.gqa.scoring import no_program, score_run
+
+#: How answers should look; shown to the agent and shared with the harness's prompt.
+ANSWER_FORMAT = ("Answer with a Python function `def execute_command(image) -> str:` that uses the ImagePatch API "
+                 "and returns the answer, in a ```python code block.")
+PERCEPTIONS = ("auto", "scene_graph", "neural")
+
+
+class GQAEnv(TextEnv):
+    """GQA visual question answering by visual programs (ViperGPT), one program per question.
+
+    ## Description
+    The agent reads a GQA question and writes `execute_command(image) -> str` against ViperGPT's
+    `ImagePatch` API (`find`, `exists`, `verify_property(object_name, property)`,
+    `best_text_match`, `simple_query`, `compute_depth`, `crop`, `overlaps_with`, the box
+    attributes and centres, and the helpers `bool_to_yesno`, `distance`, `best_image_match`,
+    `coerce_to_numeric`, `llm_query`). y grows UPWARDS: `lower`/`upper` are the bottom/top
+    borders, as in ViperGPT. The program runs in a sandbox from `sandboxes/` (time and memory
+    limits); each perception call travels over a narrow request/answer channel to the env, where
+    the `scene_graph` perception (the image's GQA scene graph: exact, deterministic, CPU) or the
+    `neural` one (transformers detection, VQA and image-text models) answers it. The returned
+    value is compared with the GQA answer. This is the GQA setting of Re-ReST (Dou et al., 2024),
+    which follows ViperGPT (Surís et al., 2023).
+
+    ## Action Space
+    `AnyText`. A whole function in a ```python fence (or bare code), or only its body::
+
+        ```python
+        def execute_command(image) -> str:
+            image_patch = ImagePatch(image)
+            man_patches = image_patch.find("man")
+            if not man_patches:
+                return image_patch.simple_query("Is this an old man?")
+            return bool_to_yesno(man_patches[0].verify_property("man", "old"))
+        ```
+
+    ## Observation Space
+    `AnyText`. First observation (split `train_sample`, task `16205297`)::
+
+        Question: Is this an old man?
+        Answer with a Python function `def execute_command(image) -> str:` that uses the ImagePatch
+        API and returns the answer, in a ```python code block.
+
+    After the answer, the observation is the feedback message, e.g.
+    `Your program returned: 'no'` / `That answer is correct.`, or
+    `Your program failed: IndexError: list index out of range (line 3: man = image_patch.find("man")[0])`.
+    A malformed answer (no code, a syntax error) gets e.g. `Your program does not parse:
+    SyntaxError: invalid syntax (line 1). It was not run.`
+
+    ## Starting State
+    One question of the split: `options={"task_id": "16205297"}` chooses it, otherwise the seeded
+    `np_random` does.
+
+    ## Rewards
+    GQA accuracy: 1.0 when the normalised result (lower case, no punctuation or articles, number
+    words as digits, True/False as yes/no) equals the normalised answer, else 0.0. Questions
+    without a known answer (VisProg testdev ones not judged correct) always pay 0 (`scored=False`).
+
+    ## Episode End
+    Terminates after the first answer (one step); never truncated.
+
+    ## Information
+    `info` at reset and step:
+    - `task_id` (str): the GQA question id; `image_id` (str); `perception` (str, the backend of this
+      question, or None when neither image nor scene graph exists).
+    - `feedback` (`Feedback`): `success` (None at reset, then the answer matched), `score` (0 or
+      1), `message` (the program's result or error), `privileged` (**reflector-only**: the gold
+      answer), `details` (`extraction`, `program`, `parses`, `returned`, `answer_matches`,
+      `result`, `result_type`, `error`, `stdout`, `perception_calls` (method, box, args, answer),
+      `final_answer`, `normalized`, `gold`, `scored`, `duration`, `perception`, and `fallback`
+      when the viper fallback answered).
+
+    ## Arguments
+    ```python
+    gymnasium.make("rerest/GQA-v0", split="train_sample", data_dir=None, perception="auto", neural=None,
+                   sandbox="process", timeout=10.0, memory_mb=512, viper_fallback=False,
+                   include_unrunnable=False, render_mode=None)
+    ```
+    - `split`: `train_sample` (33 train questions whose 14 images have scene graphs), `testdev_visprog`
+      (100 testdev questions with images; 34 weakly labelled), `val_ood_tail`, `val_exovip`,
+      `testdev_ood`, `codevqa50`, or a `questions/*.jsonl` file.
+    - `data_dir`: the `gqa` folder; default: the data layer (`$RERST_DATA_DIR/gqa`, then the cache).
+    - `perception`: `auto` (the scene graph where the image has one, else neural on the image),
+      `scene_graph`, `neural`, or a callable `question -> Perception`.
+    - `neural`: a `NeuralConfig` (or dict of its fields: model ids of `detector`, `vqa`, `matcher`,
+      `device`, `threshold`) for the neural perception; default `NeuralConfig()`.
+    - `sandbox`: `"process"`, `"docker"`, or a `sandboxes.Sandbox` instance (shared, owned by the caller).
+    - `timeout`, `memory_mb`: limits of one program run (waiting for perception is not counted).
+    - `viper_fallback`: when the program fails or returns None, answer with `simple_query(question)`
+      on the whole image, as ViperGPT does (reported in `details["fallback"]`).
+    - `include_unrunnable`: keep questions whose image and scene graph are both missing (their
+      answers get feedback saying so); by default they are left out.
+    - `render_mode`: None, `"ansi"` (transcript) or `"rgb_array"` (the image, or a grey canvas of
+      its size, with the boxes the program found).
+
+    ## Version History
+    - v0: initial version.
+
+    ## References
+    - Hudson, Manning, "GQA", CVPR 2019. Surís, Menon, Vondrick, "ViperGPT", ICCV 2023.
+    - Dou et al., "Re-ReST: Reflection-Reinforced Self-Training for Language Agents", EMNLP 2024.
+    """
+
+    metadata: dict[str, Any] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+
+    def __init__(self, split: str = "train_sample", data_dir: str | Path | None = None, *,
+                 perception: str | Callable[[GQAQuestion], Perception] = "auto", neural: Any = None,
+                 sandbox: Any = "process", timeout: float = 10.0, memory_mb: int = 512, viper_fallback: bool = False,
+                 include_unrunnable: bool = False, render_mode: str | None = None) -> None:
+        super().__init__(render_mode=render_mode)
+        if isinstance(perception, str) and perception not in PERCEPTIONS:
+            raise ValueError(f"perception={perception!r} is not one of {PERCEPTIONS} (or a callable question -> Perception).")
+        if timeout <= 0 or memory_mb <= 0:
+            raise ValueError(f"timeout and memory_mb must be positive, got timeout={timeout!r}, memory_mb={memory_mb!r}.")
+        self.split, self.perception_kind = split, perception
+        self.timeout, self.memory_mb, self.viper_fallback = timeout, memory_mb, viper_fallback
+        self._folder = gqa_dir(data_dir)
+        questions = load_questions(split, self._folder)
+        if not include_unrunnable:
+            runnable = [q for q in questions if self._backend_for(q) is not None]
+            if not runnable:
+                example = missing_inputs_message(questions[0], self._folder) if questions else "the split is empty."
+                raise DataNotFound(f"No question of GQA split {split!r} can run with perception={perception!r} "
+                                   f"({len(questions)} questions). {example} (include_unrunnable=True keeps them.)")
+            questions = runnable
+        self.questions = {q.question_id: q for q in questions}
+        self.task_ids = [q.question_id for q in questions]
+        self._neural_spec, self._neural_models = neural, None
+        self._owns_sandbox = isinstance(sandbox, str)
+        self._sandbox_spec, self._sandbox = sandbox, (None if self._owns_sandbox else sandbox)
+        self._question: GQAQuestion | None = None
+        self._found: list[Detection] = []
+        self._perception_size: tuple[int, int] | None = None
+
+    # -- perception ------------------------------------------------------------------------------
+    def _backend_for(self, question: GQAQuestion) -> str | None:
+        """Which perception answers this question (None: its inputs are missing)."""
+        if callable(self.perception_kind):
+            return "custom"
+        available = question.runnable_on()
+        if self.perception_kind == "auto":
+            return available[0] if available else None
+        return self.perception_kind if self.perception_kind in available else None
+
+    def _make_perception(self, question: GQAQuestion, backend: str) -> Perception:
+        if callable(self.perception_kind):
+            return self.perception_kind(question)
+        if backend == "scene_graph":
+            from rerest_envs.gqa.perception.scene_graph import SceneGraphPerception
+
+            return SceneGraphPerception(question.graph or {})
+        from rerest_envs.gqa.perception.neural import NeuralModels, NeuralPerception
+
+        if self._neural_models is None:
+            self._neural_models = NeuralModels(self._neural_spec)
+        assert question.image_path is not None
+        return NeuralPerception(question.image_path, self._neural_models)
+
+    def _open_sandbox(self) -> Any:
+        """The sandbox of this env: the caller's, or one started on first use (one worker)."""
+        if self._sandbox is None:
+            from sandboxes import make_sandbox
+
+            self._sandbox = make_sandbox(self._sandbox_spec, workers=1)
+        return self._sandbox
+
+    # -- episode ---------------------------------------------------------------------------------
+    def _start(self, task_id: str) -> tuple[str, dict[str, Any]]:
+        self._question = self.questions[task_id]
+        self._found = []
+        graph = self._question.graph
+        self._perception_size = (graph["width"], graph["height"]) if graph else None
+        observation = f"Question: {self._question.question}\n{ANSWER_FORMAT}"
+        return observation, {"image_id": self._question.image_id, "perception": self._backend_for(self._question)}
+
+    def _act(self, action: str) -> tuple[str, float, bool, Feedback, dict[str, Any]]:
+        question = self._question
+        assert question is not None
+        feedback = self._judge(question, action)
+        return feedback.message, float(feedback.score), True, feedback, {"image_id": question.image_id}
+
+    def _judge(self, question: GQAQuestion, action: str) -> Feedback:
+        program, how = as_program(action)
+        backend = self._backend_for(question)
+        details: dict[str, Any] = {"extraction": how, "program": program, "perception": backend}
+        if not program.strip():
+            return no_program(question, "Your answer contains no code. " + ANSWER_FORMAT, {**details, "extracted": False, "parses": False})
+        error = parse_error(program)
+        details.update(extracted=True, parses=error is None)
+        if error is not None:
+            return no_program(question, f"Your program does not parse: {error}. It was not run.", details)
+        if backend is None:
+            return no_program(question, missing_inputs_message(question, self._folder), details)
+        perception = self._make_perception(question, backend)
+        self._perception_size = (perception.width, perception.height)
+        server = PerceptionServer(perception)
+        outcome = run_program(program, server, self._open_sandbox(), timeout=self.timeout, memory_mb=self.memory_mb)
+        fallback = None
+        if self.viper_fallback and (outcome.error is not None or outcome.result is None):
+            whole = (0.0, 0.0, float(perception.width), float(perception.height))
+            try:
+                fallback = str(server.call("simple_query", whole, None, [question.question]))
+            except PerceptionUnavailable as exc:
+                details["fallback"] = {"used": False, "error": str(exc)}
+        self._found = list(server.found)
+        return score_run(question, outcome, details, fallback)
+
+    # -- rendering and cleanup -------------------------------------------------------------------
+    def render(self) -> str | np.ndarray | None:
+        """`rgb_array`: the image (grey canvas without a file) with the boxes `find` returned; `ansi`: the transcript."""
+        if self.render_mode == "rgb_array":
+            if self._question is None:
+                return None
+            width, height = self._perception_size or (640, 480)
+            return draw_found(width, height, self._found, self._question.image_path, caption=self._question.question)
+        return super().render()
+
+    def close(self) -> None:
+        """Stop the sandbox this env started (a sandbox passed in belongs to the caller) and free models."""
+        if self._owns_sandbox and self._sandbox is not None:
+            self._sandbox.close()
+            self._sandbox = None
+        super().close()
+
+
+__all__ = ["ANSWER_FORMAT", "PERCEPTIONS", "GQAEnv"]

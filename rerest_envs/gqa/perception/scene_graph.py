@@ -1,0 +1,155 @@
+"""`SceneGraphPerception`: ImagePatch answers read from the image's GQA scene graph (exact, CPU).
+
+An object is "in" a patch when at least half of its box lies inside the patch. `find` returns the
+matching objects (largest first, ids as refs); `verify_property` looks in their attributes (and
+words of their names); `best_text_match` scores each option against the patch's object, the image's
+location and weather; `simple_query` answers the question kinds a graph can answer (see
+`sg_questions.py`) and says plainly when it cannot. GQA boxes are top-origin `x, y, w, h`; they are
+turned into ViperGPT's bottom-origin `left, lower, right, upper` once, here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rerest_envs.gqa.perception.base import Box, Detection, Perception, PerceptionUnavailable
+from rerest_envs.gqa.perception.names import name_matches, norm, words
+
+#: Share of an object's box that must lie inside a patch for the object to count as in it.
+INSIDE = 0.5
+
+
+@dataclass(frozen=True)
+class SGObject:
+    """A scene-graph object with its box in ViperGPT coordinates."""
+
+    ref: str
+    name: str
+    box: Box
+    attributes: tuple[str, ...]
+    relations: tuple[tuple[str, str], ...]  # (relation name, target ref)
+
+    @property
+    def area(self) -> float:
+        return (self.box[2] - self.box[0]) * (self.box[3] - self.box[1])
+
+    def has(self, prop: str) -> bool:
+        """Whether `prop` is one of the attributes (or every word of it is in the name/attributes)."""
+        want = " ".join(words(prop))
+        attrs = {a.lower() for a in self.attributes}
+        if want in attrs:
+            return True
+        have = attrs | set(words(self.name)) | {norm(self.name)}
+        ws = [w for w in words(prop) if w not in ("made", "of", "is", "are", "looking", "look")]
+        return bool(ws) and all(w in have for w in ws)
+
+
+def _overlap(inner: Box, outer: Box) -> float:
+    w = min(inner[2], outer[2]) - max(inner[0], outer[0])
+    h = min(inner[3], outer[3]) - max(inner[1], outer[1])
+    area = (inner[2] - inner[0]) * (inner[3] - inner[1])
+    return max(w, 0) * max(h, 0) / area if area > 0 else 0.0
+
+
+def _iou(a: Box, b: Box) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    inter = max(w, 0) * max(h, 0)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+class SceneGraphPerception(Perception):
+    """Perception from one image's GQA scene graph (`{"width", "height", "objects", "location"?, ...}`)."""
+
+    name = "scene_graph"
+
+    def __init__(self, graph: dict[str, Any]) -> None:
+        super().__init__(graph["width"], graph["height"])
+        self.location: str | None = graph.get("location")
+        weather = graph.get("weather")
+        self.weather: str | None = weather.get("name") if isinstance(weather, dict) else weather
+        self.objects: dict[str, SGObject] = {}
+        for ref, o in graph.get("objects", {}).items():
+            x, y, w, h = (float(o[k]) for k in ("x", "y", "w", "h"))
+            box = (x, self.height - (y + h), x + w, self.height - y)
+            rels = tuple((r["name"], str(r["object"])) for r in o.get("relations", ()))
+            self.objects[str(ref)] = SGObject(str(ref), o["name"], box, tuple(o.get("attributes", ())), rels)
+
+    # -- which objects a patch is about -----------------------------------------------------------------
+    def inside(self, box: Box) -> list[SGObject]:
+        """Objects with at least `INSIDE` of their box in `box`, largest first (ties: graph order)."""
+        found = [o for o in self.objects.values() if _overlap(o.box, box) >= INSIDE]
+        return sorted(found, key=lambda o: -o.area)
+
+    def focus(self, box: Box, ref: str | None) -> SGObject | None:
+        """The object a patch shows: the one it was found as, else the best fit for a crop; None for the whole image."""
+        if ref is not None and ref in self.objects:
+            return self.objects[ref]
+        if box[0] <= 0 and box[1] <= 0 and box[2] >= self.width and box[3] >= self.height:
+            return None
+        scored = sorted(self.objects.values(), key=lambda o: -_iou(o.box, box))
+        return scored[0] if scored and _iou(scored[0].box, box) > 0.3 else None
+
+    def resolve(self, box: Box, ref: str | None, phrase: str) -> list[SGObject]:
+        """Objects in the patch a noun phrase names ("the black bag": a bag with attribute black)."""
+        focus = self.focus(box, ref)
+        ws = words(phrase)
+        if not ws or ws in (["it"], ["he"], ["she"], ["they"], ["him"], ["her"], ["them"], ["object"]):
+            return [focus] if focus else self.inside(box)[:1]
+        candidates = self.inside(box)
+        if focus is not None and focus not in candidates:
+            candidates.insert(0, focus)
+        for start in range(len(ws)):
+            noun, attrs = " ".join(ws[start:]), ws[:start]
+            hits = [o for o in candidates if name_matches(noun, o.name) and all(o.has(a) for a in attrs)]
+            if hits:
+                if focus is not None and focus in hits:  # the patch's own object first
+                    hits.remove(focus)
+                    hits.insert(0, focus)
+                return hits
+        return []
+
+    # -- the API ---------------------------------------------------------------------------------------
+    def find(self, box: Box, ref: str | None, name: str) -> list[Detection]:
+        hits = [o for o in self.resolve(box, None, name) if _overlap(o.box, box) >= INSIDE]
+        return [Detection(o.box, o.ref, o.name) for o in hits]
+
+    def verify_property(self, box: Box, ref: str | None, name: str, prop: str) -> bool:
+        if norm(prop) in (self.location or "", self.weather or ""):
+            return True
+        return any(o.has(prop) for o in self.resolve(box, ref, name))
+
+    def text_score(self, box: Box, ref: str | None, text: str) -> float:
+        focus = self.focus(box, ref)
+        objects = [focus] if focus else self.inside(box)[:3]
+        scene = {w for w in (self.location, self.weather) if w}
+        if text.strip().lower() in scene:
+            return 1.0
+        best = 0.0
+        for o in objects:
+            if name_matches(text, o.name) or o.has(text):
+                return 1.0
+            ws = set(words(text))
+            if ws:
+                best = max(best, len(ws & ({a.lower() for a in o.attributes} | set(words(o.name)))) / len(ws) / 2)
+        return best
+
+    def best_text_match(self, box: Box, ref: str | None, options: list[str], prefix: str | None) -> str:
+        scores = [self.text_score(box, ref, option) for option in options]
+        return options[max(range(len(options)), key=lambda i: scores[i])]
+
+    def simple_query(self, box: Box, ref: str | None, question: str) -> str:
+        from rerest_envs.gqa.perception.sg_questions import answer_question
+
+        answer = answer_question(self, box, ref, question)
+        if answer is None:
+            raise PerceptionUnavailable(
+                f"the scene graph cannot answer {question!r}: simple_query answers 'What is this?', colours, materials, "
+                "activities ('What is the man doing?'), relations ('What is the man holding?', 'Who is wearing a hat?', "
+                "'Where is the truck?'), yes/no attributes ('Is the dog sitting?') and 'Is it indoors or outdoors?'")
+        return answer
+
+
+__all__ = ["INSIDE", "SGObject", "SceneGraphPerception"]
