@@ -18,6 +18,7 @@ ENV_SPECS: dict[str, tuple[str, int | None]] = {
     f"{NAMESPACE}/HumanEval-v0": ("rerest_envs.code.humaneval:HumanEvalEnv", None),
     f"{NAMESPACE}/Layout-v0": ("rerest_envs.layout.env:LayoutEnv", None),
     f"{NAMESPACE}/HotpotQA-v0": ("rerest_envs.hotpotqa.env:HotpotQAEnv", 7),
+    f"{NAMESPACE}/ALFWorld-v0": ("rerest_envs.alfworld.env:ALFWorldEnv", 50),
     f"{NAMESPACE}/GQA-v0": ("rerest_envs.gqa.env:GQAEnv", None),
 }
 

@@ -1,0 +1,219 @@
+"""One ALFWorld game on the real engine (TextWorld's `PddlEnv` + alfworld's name demangler), contained.
+
+Why not `textworld.gym`: it speaks the old 4-tuple gym API, wraps every game in a batch env and
+reloads the game file on every reset. Here one `PddlEnv` (with its own copy of fast-downward's
+library) lives as long as the gymnasium env and loads games one after another, and:
+
+* reset is cheap: the PDDL -> SAS translation of a game (the bulk of a load, ~0.3 s per pass) is
+  done once per game and reused by every later reset of it (TextWorld redoes it on every reset);
+  the second, optimised translation only feeds the planner and is made when `plan()` is called;
+* an inadmissible command is answered `Nothing happens.` without touching the engine (the engine
+  would answer the same after recomputing every admissible command);
+* crashes are contained: a bad PDDL file makes fast-downward raise `SystemExit`, an unsolvable goal
+  can raise inside the planner, and TextWorld's translation overwrites `sys.argv`. Every call runs
+  under a guard that restores `sys.argv` and turns any of these into a one-line `GameError`; an engine
+  that failed mid-game refuses further steps until a game is loaded again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rerest_envs.errors import DependencyNotInstalled, RerestEnvError
+
+NOTHING_HAPPENS = "Nothing happens."
+INSTALL_HINT = 'pip install "rerest[alfworld]"  (alfworld>=0.4, which builds fast-downward: needs g++, cmake, make)'
+#: Games whose translation is kept per engine (switching back to one of them skips the translation).
+TRANSLATION_CACHE = 8
+
+_PATCH_LOCK = threading.Lock()
+
+
+class GameError(RerestEnvError):
+    """The engine could not load, reset, step or plan a game (bad PDDL, planner failure, ...)."""
+
+
+@dataclass(frozen=True)
+class EngineState:
+    """What the engine says after a reset or a step.
+
+    Attributes:
+        feedback: The observation text, exactly as the game's grammar writes it.
+        admissible: The commands the game accepts now, sorted (as TextWorld sorts them).
+        won: Whether the goal holds.
+        changed: Whether the command was admissible (and so changed the game state).
+    """
+
+    feedback: str
+    admissible: tuple[str, ...]
+    won: bool
+    changed: bool = True
+
+
+def _import_engine() -> tuple[Any, Any, Any, Any]:
+    try:
+        import fast_downward
+        import textworld
+        from alfworld.agents.environment.alfred_tw_env import AlfredDemangler
+        from textworld.envs import PddlEnv
+    except ImportError as e:
+        raise DependencyNotInstalled(f"ALFWorld needs the alfworld engine ({e.name or e}); install it with {INSTALL_HINT}.") from e
+    return fast_downward, textworld, PddlEnv, AlfredDemangler
+
+
+@contextlib.contextmanager
+def contained(what: str) -> Iterator[None]:
+    """Turn anything the engine throws (SystemExit included) into a one-line `GameError`; keep `sys.argv`."""
+    argv = list(sys.argv)
+    try:
+        yield
+    except (KeyboardInterrupt, GeneratorExit):
+        raise
+    except GameError:
+        raise
+    except BaseException as e:  # noqa: BLE001 - fast-downward exits the process on bad PDDL
+        text = " ".join(str(e).split()) or "no message"
+        raise GameError(f"{what} failed: {type(e).__name__}: {text[:300]}") from e
+    finally:
+        sys.argv[:] = argv
+
+
+class GameEngine:
+    """One loaded ALFWorld game; `load` another game into the same engine to switch.
+
+    Attributes:
+        name: How error messages name the current game (a task id or a path).
+    """
+
+    def __init__(self) -> None:
+        self._fd, textworld, pddl_env_cls, demangler_cls = _import_engine()
+        with contained("Starting the ALFWorld engine"):
+            self._pddl = pddl_env_cls(textworld.EnvInfos(won=True, admissible_commands=True))
+            self._env = demangler_cls(self._pddl)
+        self._translations: OrderedDict[tuple[str, str], dict[bool, Any]] = OrderedDict()
+        self._game: Mapping[str, Any] | None = None
+        self.name = ""
+        self._state: EngineState | None = None
+        self._planner_ready = False
+        self._closed = False
+
+    # -- translation cache ----------------------------------------------------------------------
+    def _cached(self, domain: str, problem: str) -> dict[bool, Any]:
+        key = (domain, problem)
+        entry = self._translations.pop(key, None)
+        self._translations[key] = entry = entry if entry is not None else {}
+        while len(self._translations) > TRANSLATION_CACHE:
+            self._translations.popitem(last=False)
+        return entry
+
+    @contextlib.contextmanager
+    def _translation_cache(self, *, optimize_for_planner: bool = False) -> Iterator[None]:
+        """Make TextWorld's `fast_downward.pddl2sas` calls hit this engine's per-game cache."""
+        real = self._fd.pddl2sas
+
+        def cached(domain: str, problem: str, verbose: bool = False, optimize: bool = False) -> Any:
+            entry = self._cached(domain, problem)
+            optimize = optimize and optimize_for_planner  # the replan task is only read by the planner
+            if optimize not in entry:
+                entry[optimize] = real(domain, problem, verbose=verbose, optimize=optimize)
+            return entry[optimize]
+
+        with _PATCH_LOCK:
+            self._fd.pddl2sas = cached
+            try:
+                yield
+            finally:
+                self._fd.pddl2sas = real
+
+    # -- game --------------------------------------------------------------------------------------
+    def load(self, game: Mapping[str, Any], name: str = "") -> None:
+        """Load a game (the dict of a `game.tw-pddl` file); raises `GameError` if the engine rejects it."""
+        self._check_open()
+        missing = [k for k in ("pddl_domain", "grammar", "pddl_problem") if not isinstance(game.get(k), str)]
+        self._game, self.name, self._state, self._planner_ready = None, name, None, False
+        if missing:
+            raise GameError(f"ALFWorld game {name or '(unnamed)'} lacks {missing}; a game.tw-pddl holds pddl_domain, grammar and pddl_problem.")
+        with contained(f"Loading ALFWorld game {name or '(unnamed)'}"), self._translation_cache():
+            self._env.load(dict(game))
+        self._game = game
+
+    def reset(self) -> EngineState:
+        """Back to the game's initial state (no retranslation); returns the intro observation."""
+        self._require_game()
+        with contained(f"Resetting ALFWorld game {self.name}"), self._translation_cache():
+            state = self._env.reset()
+        self._planner_ready = False
+        self._state = EngineState(str(state.feedback), tuple(state["admissible_commands"]), bool(state["won"]))
+        return self._state
+
+    def step(self, command: str) -> EngineState:
+        """Play one command; inadmissible ones get `Nothing happens.` and change nothing."""
+        if self._state is None:
+            raise GameError(f"ALFWorld game {self.name or '(none)'} is not running: reset it (after a failure, load it again).")
+        command = command.strip()
+        if command not in self._state.admissible:
+            return EngineState(NOTHING_HAPPENS, self._state.admissible, self._state.won, changed=False)
+        self._state = None  # stays None if the engine fails below
+        with contained(f"Step {command!r} in ALFWorld game {self.name}"):
+            state, _, _ = self._env.step(command)
+        self._state = EngineState(str(state.feedback), tuple(state["admissible_commands"]), bool(state["won"]))
+        return self._state
+
+    def plan(self) -> list[str]:
+        """The planner's (fast-downward) commands from the current state to the goal; [] if it finds none.
+
+        Raises:
+            GameError: the planner crashed (an unsolvable or malformed goal can make it raise).
+        """
+        if self._state is None or self._game is None:
+            raise GameError(f"ALFWorld game {self.name or '(none)'} is not running: reset it before asking for a plan.")
+        pddl_state = self._pddl._pddl_state
+        with contained(f"Planning in ALFWorld game {self.name}"):
+            if not self._planner_ready:
+                with self._translation_cache(optimize_for_planner=True):
+                    _, sas = self._fd.pddl2sas(self._game["pddl_domain"], self._game["pddl_problem"], optimize=True)
+                pddl_state.downward_lib.load_sas_replan(sas.encode("utf-8"))
+                self._planner_ready = True
+            return [str(c) for c in pddl_state.replan(self._pddl._entity_infos)]
+
+    def facts(self) -> list[tuple[str, tuple[str, ...]]]:
+        """The current PDDL facts as (predicate, argument ids), lowercase as the parser writes them."""
+        self._require_game()
+        return [(f.name, tuple(v.name for v in f.arguments)) for f in self._pddl._pddl_state.facts]
+
+    def entity_names(self) -> dict[str, str]:
+        """PDDL id -> the name the agent reads (`apple_bar__minus_00_dot_47...` -> `apple 1`)."""
+        self._require_game()
+        return {key: str(info.name) for key, info in self._pddl._entity_infos.items()}
+
+    @property
+    def state(self) -> EngineState | None:
+        """The last state (None before reset or after a failure)."""
+        return self._state
+
+    def close(self) -> None:
+        """Unload fast-downward's library copy; idempotent."""
+        if self._closed:
+            return
+        self._closed, self._state, self._game = True, None, None
+        lib = getattr(self._pddl, "downward_lib", None)
+        if lib is not None:
+            with contextlib.suppress(Exception):
+                self._fd.close_lib(lib)
+        self._translations.clear()
+
+    def _require_game(self) -> Mapping[str, Any]:
+        self._check_open()
+        if self._game is None:
+            raise GameError("No ALFWorld game is loaded (the last load failed, or none was made); load one first.")
+        return self._game
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise GameError("This ALFWorld engine was closed; make a new one.")

@@ -1,0 +1,211 @@
+"""Finding ALFWorld game files: the official `json_2.1.1/<split>/<task>/<trial>/game.tw-pddl` tree.
+
+Where a split is looked for, in order: `data_dir=` (the caller's folder) > `$ALFWORLD_DATA`
+(alfworld's own variable) > the data layer (`$RERST_DATA_DIR/alfworld`, then the user cache
+`~/.cache/rerest/alfworld`) > the official release download into that cache. Each place may hold the
+tree itself or the archives of it (`json_2.1.1_<split>.tar.xz` as in `../shared/data/alfworld`, or
+the official zip); archives are unpacked once into the user cache. alfworld itself silently plays
+nothing when a path is wrong, so finding zero games is a one-line `DataNotFound` naming the path.
+
+A game is kept exactly as `AlfredTWEnv.collect_game_files` keeps it (alfworld 0.4.2): the trial has
+`traj_data.json` and `game.tw-pddl`, the path holds neither `movable` nor `Sliced`, the task type is
+selected, and the game says `"solvable": true`. This gives 134 games for `valid_unseen` and 200 for
+`valid_train`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tarfile
+import uuid
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rerest_envs.alfworld.tasks import parse_task_types, task_type_of_folder
+from rerest_envs.data import cache_root, download_file
+from rerest_envs.errors import DataNotFound
+
+TASK = "alfworld"
+DATA_VERSION = "json_2.1.1"
+#: alfworld's variable for its data root (`$ALFWORLD_DATA/json_2.1.1/<split>`).
+ALFWORLD_DATA_ENV = "ALFWORLD_DATA"
+#: The official splits (`valid_seen` is the in-distribution evaluation set).
+SPLITS = ("valid_unseen", "valid_train", "valid_seen", "train")
+GAME_FILE, TRAJ_FILE = "game.tw-pddl", "traj_data.json"
+#: The official release zip holding every split's tw-pddl games (what alfworld 0.4.2's `alfworld-download`
+#: fetches; it unpacks to `json_2.1.1/<split>/...`, in the 0.4 grammar, which the engine maps back to `put`).
+OFFICIAL_ZIP = "json_2.1.3_tw-pddl.zip"
+OFFICIAL_URL = f"https://github.com/alfworld/alfworld/releases/download/0.4.2/{OFFICIAL_ZIP}"
+
+_SOLVABLE = re.compile(r'"solvable"\s*:\s*(true|false)')
+
+
+@dataclass(frozen=True)
+class GameRecord:
+    """One playable game.
+
+    Attributes:
+        task_id: `<task folder>/<trial folder>`, unique within a split.
+        task_type: The official task type (`pick_heat_then_place_in_recep`).
+        game_file: Path of `game.tw-pddl`.
+        traj_file: Path of `traj_data.json` (the expert plan and task parameters).
+    """
+
+    task_id: str
+    task_type: str
+    game_file: Path
+    traj_file: Path
+
+
+def is_solvable(game_file: Path) -> bool:
+    """Whether a game file says `"solvable": true` (reads its tail first; parses it only if needed)."""
+    with open(game_file, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        f.seek(max(0, f.tell() - 4096))
+        tail = f.read().decode("utf-8", "replace")
+    found = _SOLVABLE.findall(tail)
+    if found:
+        return found[-1] == "true"
+    try:
+        return bool(json.loads(game_file.read_text(encoding="utf-8")).get("solvable", False))
+    except (OSError, ValueError):
+        return False
+
+
+def collect_games(folder: Path, task_types: Iterable[str] | None = None) -> list[GameRecord]:
+    """The playable games under a split folder, sorted by task id (AlfredTWEnv's filter)."""
+    wanted = set(parse_task_types(task_types))
+    games = []
+    for traj in sorted(folder.glob(f"*/*/{TRAJ_FILE}")):
+        trial = traj.parent
+        rel = f"{trial.parent.name}/{trial.name}"
+        if "movable" in rel or "Sliced" in rel:
+            continue
+        task_type = task_type_of_folder(trial.parent.name) or _traj_task_type(traj)
+        game = trial / GAME_FILE
+        if task_type in wanted and game.is_file() and is_solvable(game):
+            games.append(GameRecord(rel, task_type, game, traj))
+    return games
+
+
+def _traj_task_type(traj: Path) -> str:
+    try:
+        return str(json.loads(traj.read_text(encoding="utf-8")).get("task_type", ""))
+    except (OSError, ValueError):
+        return ""
+
+
+def find_games(split: str | os.PathLike[str] = "valid_unseen", data_dir: str | os.PathLike[str] | None = None, *,
+               task_types: Iterable[str] | str | None = None, download: bool = True) -> list[GameRecord]:
+    """The playable games of a split.
+
+    Args:
+        split: An official split name (`valid_unseen`, `valid_train`, `valid_seen`, `train`), or the
+            path of a split folder (`.../json_2.1.1/train`, e.g. one written by the generator).
+        data_dir: Folder holding `json_2.1.1/` (or its archives); default: `$ALFWORLD_DATA`, then the
+            data layer.
+        task_types: Task types to keep (any spelling `parse_task_types` accepts); None keeps all six.
+        download: Allow fetching the official release zip into the user cache as a last resort.
+
+    Raises:
+        DataNotFound: the split is nowhere, or its folder holds no playable game.
+    """
+    folder = split_folder(split, data_dir, download=download)
+    games = collect_games(folder, task_types)
+    if not games:
+        selected = "" if task_types is None else f" of task types {list(parse_task_types(task_types))}"
+        raise DataNotFound(f"No playable ALFWorld game{selected} under {folder} (expected <task>/<trial>/{GAME_FILE} "
+                           f"with {TRAJ_FILE} beside it and \"solvable\": true); point data_dir= or ${ALFWORLD_DATA_ENV} "
+                           f"at the folder holding {DATA_VERSION}/, or generate games with scripts/alfworld_generate.py.")
+    return games
+
+
+def split_folder(split: str | os.PathLike[str], data_dir: str | os.PathLike[str] | None = None, *, download: bool = True) -> Path:
+    """The folder of a split's task folders, unpacking or downloading archives when needed."""
+    split_str = os.fspath(split)
+    if split_str not in SPLITS:
+        path = Path(split_str).expanduser()
+        if path.is_dir():
+            return path
+        raise DataNotFound(f"split={split_str!r} is neither an ALFWorld split {list(SPLITS)} nor an existing folder; "
+                           f"pass one of the splits or the path of a folder of <task>/<trial>/{GAME_FILE}.")
+    roots: list[tuple[str, Path]] = []
+    if data_dir is not None:
+        roots.append(("data_dir", Path(data_dir).expanduser()))
+    else:
+        if os.environ.get(ALFWORLD_DATA_ENV):
+            roots.append((f"${ALFWORLD_DATA_ENV}", Path(os.environ[ALFWORLD_DATA_ENV]).expanduser()))
+        if os.environ.get("RERST_DATA_DIR"):
+            roots.append(("$RERST_DATA_DIR", Path(os.environ["RERST_DATA_DIR"]).expanduser() / TASK))
+        roots.append(("the user cache", cache_root() / TASK))
+    for _, root in roots:
+        found = _split_in_root(root, split_str)
+        if found is not None:
+            return found
+    looked = "; ".join(f"{name} {root}" for name, root in roots)
+    if data_dir is None and download and split_str != "valid_seen":
+        return _download_split(split_str, looked)
+    raise DataNotFound(f"ALFWorld split {split_str!r} not found (looked in {looked}): pass data_dir= or set "
+                       f"${ALFWORLD_DATA_ENV} to a folder holding {DATA_VERSION}/{split_str}/ or {DATA_VERSION}_{split_str}.tar.xz"
+                       f"{'' if data_dir is not None else ', or allow download=True (the official release zip, network needed)'}.")
+
+
+def _split_in_root(root: Path, split: str) -> Path | None:
+    """`root/json_2.1.1/<split>`, `root/<split>` (root is json_2.1.1) or an archive of it, unpacked."""
+    for candidate in (root / DATA_VERSION / split, root / split if root.name == DATA_VERSION else None):
+        if candidate is not None and candidate.is_dir():
+            return candidate
+    unpacked = cache_root() / TASK / DATA_VERSION / split
+    for archive in (root / f"{DATA_VERSION}_{split}.tar.xz", root / OFFICIAL_ZIP):
+        if archive.is_file():
+            if not unpacked.is_dir():
+                unpack(archive, cache_root() / TASK, split)
+            if unpacked.is_dir():
+                return unpacked
+    return None
+
+
+def unpack(archive: Path, dest_root: Path, split: str) -> None:
+    """Unpack the `json_2.1.1/<split>/` members of `archive` into `dest_root`, atomically per split.
+
+    Bytes go to a private temporary folder that is renamed into place when complete, so a killed
+    unpack or two processes unpacking at once never leave a half-filled split behind.
+    """
+    prefix = f"{DATA_VERSION}/{split}/"
+    tmp = dest_root / f".unpack-{uuid.uuid4().hex[:8]}"
+    try:
+        tmp.mkdir(parents=True)
+        if archive.name.endswith(".zip"):
+            with zipfile.ZipFile(archive) as zf:
+                zf.extractall(tmp, [n for n in zf.namelist() if n.startswith(prefix) and ".." not in n])
+        else:
+            with tarfile.open(archive) as tf:
+                tf.extractall(tmp, [m for m in tf.getmembers() if m.name.startswith(prefix)], filter="data")
+        if (tmp / prefix).is_dir():
+            (dest_root / DATA_VERSION).mkdir(parents=True, exist_ok=True)
+            try:
+                os.rename(tmp / prefix, dest_root / prefix)
+            except OSError:
+                if not (dest_root / prefix).is_dir():  # lost a race: another process put it there first
+                    raise
+    except (OSError, tarfile.TarError, zipfile.BadZipFile) as e:
+        raise DataNotFound(f"Unpacking {archive} into {dest_root} failed ({e}); check the archive or free disk space.") from e
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _download_split(split: str, looked: str) -> Path:
+    """Fetch the official tw-pddl release zip into the user cache and unpack the split."""
+    dest = cache_root() / TASK
+    fix = (f"pass data_dir= or set ${ALFWORLD_DATA_ENV} to a folder holding {DATA_VERSION}/{split}/ "
+           f"(looked in {looked}), or generate games offline with scripts/alfworld_generate.py")
+    download_file(OFFICIAL_URL, dest / OFFICIAL_ZIP, fix=fix)
+    found = _split_in_root(dest, split)
+    if found is None:
+        raise DataNotFound(f"The official {OFFICIAL_ZIP} has no {DATA_VERSION}/{split}/; {fix}.")
+    return found
