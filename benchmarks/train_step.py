@@ -4,7 +4,7 @@ A step is 8 sequences x 512 tokens (384 prompt tokens, 128 supervised completion
 shape), AdamW, LoRA r=16 on q/k/v/o (TrainConfig's CPU preset).
 
   ours      `rerest_agents.train.train_sft` (TRL SFTTrainer; micro-batch 4 x 2 accumulation; the LM
-            head runs only on the supervised positions, in vocabulary chunks). Seconds per step from
+            head runs only on the supervised positions, fused with the loss: lm_head_loss.py). Seconds per step from
             the timestamps of train_log.jsonl (logging_steps=1), the first step left out.
   baseline  a plain peft model, `model(input_ids, labels=labels).loss` (full 262k-entry logits at every
             position) + backward + AdamW, micro-batch 2 x 4 accumulation (micro-batch 8 peaked at 23 GB

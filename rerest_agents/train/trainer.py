@@ -9,9 +9,9 @@ once; without it a re-run restarts from the last checkpoint.
 
 SFT memory: gemma-3's 262k-entry output layer makes full logits of 8x512 tokens 4.3 GB (plus their
 gradient). `_SupervisedSFTTrainer.compute_loss` runs the model body, keeps the hidden states of the
-positions whose next token is supervised, and projects only those through the LM head, in vocabulary
-chunks (TRL's `ChunkedLogProbFunction`), so neither the prompt positions nor a full logits tensor cost
-anything.
+positions whose next token is supervised, and projects only those through the LM head with a fused
+head + loss (`lm_head_loss.py`: the gradient is taken while each logits tile is in memory), so neither
+the prompt positions nor a full logits tensor cost anything.
 """
 
 from __future__ import annotations
@@ -32,9 +32,6 @@ from rerest_agents.train.data import IGNORE, tokenize_sft
 DONE_MARKER = "rerest_train.json"
 #: Name of the loss log inside output_dir.
 LOG_NAME = "train_log.jsonl"
-#: Vocabulary columns per LM-head tile in the SFT loss.
-VOCAB_CHUNK = 16384
-
 
 def _import_train() -> Any:
     try:
@@ -166,10 +163,7 @@ def _supervised_trainer_cls() -> Any:
     import torch
     from trl import SFTTrainer
 
-    try:
-        from trl.kernels import ChunkedLogProbFunction
-    except ImportError:  # older TRL: plain cross-entropy over the supervised positions only
-        ChunkedLogProbFunction = None
+    from rerest_agents.train.lm_head_loss import linear_cross_entropy
 
     class SupervisedSFTTrainer(SFTTrainer):
         """SFTTrainer whose loss projects only supervised positions through the LM head."""
@@ -188,11 +182,9 @@ def _supervised_trainer_cls() -> Any:
         hidden, targets = hidden[mask], targets[mask]
         head = causal_lm.get_output_embeddings()
         softcap = getattr(causal_lm.config.get_text_config(), "final_logit_softcapping", None)
-        if ChunkedLogProbFunction is not None:
-            log_probs = ChunkedLogProbFunction.apply(hidden, head.weight, head.bias, targets, 1.0, VOCAB_CHUNK,
-                                                     softcap, 1.0, ())[0]
-            total = -log_probs.sum()
-        else:
+        if head.bias is None:
+            total = linear_cross_entropy(hidden, head.weight, targets, softcap=softcap)
+        else:  # heads with a bias are small enough for plain logits
             logits = head(hidden).float()
             if softcap:
                 logits = torch.tanh(logits / softcap) * softcap
