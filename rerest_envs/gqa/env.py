@@ -93,7 +93,7 @@ class GQAEnv(TextEnv):
                    include_unrunnable=False, render_mode=None)
     ```
     - `split`: `train_sample` (33 train questions whose 14 images have scene graphs), `testdev_visprog`
-      (100 testdev questions with images; 34 weakly labelled), `val_ood_tail`, `val_exovip`,
+      (100 testdev questions with images; 31 carry a usable weak label), `val_ood_tail`, `val_exovip`,
       `testdev_ood`, `codevqa50`, or a `questions/*.jsonl` file.
     - `data_dir`: the `gqa` folder; default: the data layer (`$RERST_DATA_DIR/gqa`, then the cache).
     - `perception`: `auto` (the scene graph where the image has one, else neural on the image),
@@ -141,7 +141,10 @@ class GQAEnv(TextEnv):
             questions = runnable
         self.questions = {q.question_id: q for q in questions}
         self.task_ids = [q.question_id for q in questions]
-        self._neural_spec, self._neural_models = neural, None
+        from rerest_envs.gqa.perception.neural import NeuralConfig
+
+        self.neural_config = NeuralConfig.coerce(neural)  # bad settings fail here, not at the first question
+        self._neural_models: Any = None
         self._owns_sandbox = isinstance(sandbox, str)
         self._sandbox_spec, self._sandbox = sandbox, (None if self._owns_sandbox else sandbox)
         self._question: GQAQuestion | None = None
@@ -168,7 +171,7 @@ class GQAEnv(TextEnv):
         from rerest_envs.gqa.perception.neural import NeuralModels, NeuralPerception
 
         if self._neural_models is None:
-            self._neural_models = NeuralModels(self._neural_spec)
+            self._neural_models = NeuralModels(self.neural_config)
         assert question.image_path is not None
         return NeuralPerception(question.image_path, self._neural_models)
 
@@ -236,6 +239,7 @@ class GQAEnv(TextEnv):
         if self._owns_sandbox and self._sandbox is not None:
             self._sandbox.close()
             self._sandbox = None
+        self._neural_models = None
         super().close()
 
 

@@ -93,10 +93,24 @@ def as_program(text: str) -> tuple[str, str]:
     Returns `(program, how)`; `how` tells the wrapping found, with `+body` when a body was wrapped.
     """
     program, how = extract_program(text, ENTRY_POINT)
-    if program.strip() and not _DEF.search(program):
+    if program.strip() and not _DEF.search(program) and _is_body(program):
         body = textwrap.indent(textwrap.dedent(program), "    ")
         program, how = f"def {ENTRY_POINT}(image) -> str:\n{body}", how + "+body"
     return program, how
+
+
+def _is_body(code: str) -> bool:
+    """Code that only makes sense inside the function: indented, or with a `return` at its top level."""
+    first = next(line for line in code.splitlines() if line.strip())
+    if first[:1] in (" ", "\t"):
+        return True
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return False
+    return any(isinstance(node, ast.Return) for node in tree.body)
 
 
 def parse_error(program: str) -> str | None:
