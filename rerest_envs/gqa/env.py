@@ -35,8 +35,9 @@ class GQAEnv(TextEnv):
     limits); each perception call travels over a narrow request/answer channel to the env, where
     the `scene_graph` perception (the image's GQA scene graph: exact, deterministic, CPU) or the
     `neural` one (transformers detection, VQA and image-text models) answers it. The returned
-    value is compared with the GQA answer. This is the GQA setting of Re-ReST (Dou et al., 2024),
-    which follows ViperGPT (Surís et al., 2023).
+    value is compared with the GQA answer. Time spent in perception is not charged to the
+    program's `timeout`; instead a run may make at most 500 perception calls (300 s of perception).
+    This is the GQA setting of Re-ReST (Dou et al., 2024), which follows ViperGPT (Surís et al., 2023).
 
     ## Action Space
     `AnyText`. A whole function in a ```python fence (or bare code), or only its body::

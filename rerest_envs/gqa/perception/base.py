@@ -10,6 +10,7 @@ and every call is logged, so the boxes a program found can be drawn and shown to
 from __future__ import annotations
 
 import json
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
@@ -96,10 +97,10 @@ class Perception(ABC):
 class PerceptionServer:
     """Answers one program run's channel requests with a `Perception`, and keeps the call log."""
 
-    def __init__(self, perception: Perception, *, max_log: int = 200) -> None:
+    def __init__(self, perception: Perception, *, max_calls: int = 500, max_seconds: float = 300.0, max_log: int = 200) -> None:
         self.perception = perception
-        self.max_log = max_log
-        self.calls = 0
+        self.max_calls, self.max_seconds, self.max_log = max_calls, max_seconds, max_log
+        self.calls, self.seconds = 0, 0.0
         self.log: list[dict[str, Any]] = []
         self.found: list[Detection] = []
 
@@ -124,9 +125,17 @@ class PerceptionServer:
         return method, (float(box[0]), float(box[1]), float(box[2]), float(box[3])), ref, args
 
     def call(self, method: str, box: Box, ref: str | None, args: list[Any]) -> Any:
-        """Ask the perception directly (also used for the viper fallback) and log the call."""
+        """Ask the perception directly (also used for the viper fallback) and log the call.
+
+        Time spent here is not charged to the program's time limit, so a run's calls are capped in
+        number (`max_calls`) and in perception seconds (`max_seconds`); beyond them calls fail.
+        """
+        if self.calls >= self.max_calls or self.seconds >= self.max_seconds:
+            raise PerceptionUnavailable(f"this run used up its perception budget ({self.max_calls} calls, "
+                                        f"{self.max_seconds:g} s); call find/simple_query less often")
         self.calls += 1
         entry: dict[str, Any] = {"method": method, "box": [round(v, 1) for v in box], "args": args}
+        start = time.monotonic()
         try:
             if method in ("compute_depth",):
                 answer: Any = self.perception.compute_depth(box, ref)
@@ -143,6 +152,7 @@ class PerceptionServer:
             entry["error"] = str(exc)
             raise
         finally:
+            self.seconds += time.monotonic() - start
             if len(self.log) < self.max_log:
                 self.log.append(entry)
 

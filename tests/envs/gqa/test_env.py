@@ -45,6 +45,8 @@ def test_observation_and_info(env: GQAEnv) -> None:
      "Your program failed: image_patch.PerceptionError: the scene graph cannot answer 'Why is the sky blue?'"),
     ("def execute_command(image):\n    return ImagePatch(image, 10, 10, 5, 20).simple_query()\n",
      "Your program failed: ValueError: ImagePatch is empty"),
+    ("def execute_command(image):\n    p = ImagePatch(image)\n    while True:\n        try:\n            p.find('man')\n"
+     "        except Exception as e:\n            return str(e)\n", "Your program returned: 'this run used up its perception budget (500 calls"),
 ])
 def test_failures_become_feedback(action: str, message: str) -> None:
     env = gymnasium.make("rerest/GQA-v0", timeout=2.0).unwrapped
