@@ -34,3 +34,20 @@ def test_a_wrong_program_scores_zero_with_a_message(env: GQAEnv) -> None:
     _, reward, _, _, info = env.step("def execute_command(image):\n    return 'yes'\n")
     assert reward == 0.0 and info["feedback"].success is False
     assert info["feedback"].message == "Your program returned: 'yes'\nThat answer is wrong."
+
+
+@pytest.mark.docker
+def test_the_programs_also_run_on_the_docker_backend() -> None:
+    from tests.sandboxes.conftest import docker_ready
+
+    if not docker_ready():
+        pytest.skip("no dockerd running (bash dev/dockerd.sh start)")
+    env = GQAEnv(sandbox="docker")
+    try:
+        rewards = []
+        for question_id, program in sorted(PROGRAMS.items()):
+            env.reset(options={"task_id": question_id})
+            rewards.append(env.step(program)[1])
+        assert rewards == [1.0] * len(PROGRAMS)
+    finally:
+        env.close()
