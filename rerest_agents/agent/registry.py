@@ -38,6 +38,12 @@ def _hotpotqa() -> AgentTemplate:
     return exemplar_template("hotpotqa", "hotpotqa", "react", stop=("\nObservation",), max_tokens=128)
 
 
+def _gqa() -> AgentTemplate:
+    return exemplar_template("gqa", "gqa", "single", answer_marker="Answer:\n",
+                             answer_prefix="```python\ndef execute_command(image) -> str:\n", answer_suffix="```",
+                             stop=("```",), max_tokens=256)
+
+
 def generic_template() -> AgentTemplate:
     """ReAct with no exemplars: what an env id without a template of its own gets."""
     return AgentTemplate(name="generic", style="react", instruction=GENERIC_INSTRUCTION, stop=("\nObservation",), max_tokens=128)
@@ -49,6 +55,7 @@ _TEMPLATES: dict[str, Callable[[], AgentTemplate]] = {
     "rerest/HumanEval": _code,
     "rerest/Layout": _layout,
     "rerest/HotpotQA": _hotpotqa,
+    "rerest/GQA": _gqa,
 }
 
 
