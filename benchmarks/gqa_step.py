@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,17 +25,8 @@ import gymnasium  # noqa: E402
 
 import rerest_envs  # noqa: E402,F401
 from rerest_envs.gqa import PerceptionServer, SceneGraphPerception, api_source  # noqa: E402
+from benchmarks.layout_step import best_of  # noqa: E402  (same estimator as the other env benchmarks)
 from tests.envs.gqa.programs import PROGRAMS  # noqa: E402
-
-
-def best_of(repeats: int, fn: Callable[[], None]) -> float:
-    """Smallest wall time of `repeats` runs of `fn` (seconds): the least noisy estimate."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
