@@ -49,6 +49,8 @@ import traceback
 PRELOAD = ("math", "re", "collections", "itertools", "functools", "heapq", "bisect", "string",
            "operator", "typing", "random", "statistics", "fractions", "decimal", "copy", "json")
 
+#: Seconds the worker waits for a child to make room for its answer before closing the channel.
+ANSWER_STALL = 1.0
 #: Environment variable that names the job's channel fds (`<request fd>,<answer fd>`).
 CHANNEL_ENV = "RERST_SANDBOX_CHANNEL"
 
@@ -230,6 +232,18 @@ class _Channel:
             answer = None
         return answer if isinstance(answer, str) else json.dumps(answer)
 
+    def _deliver(self, data: bytes) -> bool:
+        """Write an answer of any size; False when the child leaves the pipe full for `ANSWER_STALL` seconds."""
+        while data:
+            try:
+                data = data[os.write(self.ans_w, data):]
+            except BlockingIOError:
+                if not select.select([], [self.ans_w], [], ANSWER_STALL)[1]:
+                    return False
+            except BrokenPipeError:
+                return False
+        return True
+
     def serve(self) -> float:
         """Read what the child wrote and answer every complete request; return seconds spent waiting."""
         chunk = os.read(self.req_r, 1 << 16)
@@ -258,9 +272,7 @@ class _Channel:
                 self.close("the caller went away")
                 break
             self.served += 1
-            try:
-                os.write(self.ans_w, (json.dumps(answer) + "\n").encode())
-            except (BlockingIOError, BrokenPipeError):
+            if not self._deliver((json.dumps(answer) + "\n").encode()):
                 self.close("the program did not read its answers")
         if self.open() and len(self.buffer) > self.max_bytes:
             self.close(f"request {self.served + 1} over the channel's limits")

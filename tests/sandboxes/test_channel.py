@@ -58,3 +58,9 @@ def test_garbage_on_the_channel_closes_it(sandbox):
     garbage = "\nimport os\nfd = int(os.environ['RERST_SANDBOX_CHANNEL'].split(',')[0])\nos.write(fd, b'not json\\n')\n"
     result = sandbox.run(CLIENT_SOURCE + garbage, on_request=str, timeout=3)
     assert "JSON string" in result.extra["channel_error"]
+
+
+def test_answers_larger_than_a_pipe_arrive_whole(sandbox):
+    program = CLIENT_SOURCE + "\nprint(len(channel_request('big')))\n"
+    result = sandbox.run(program, on_request=lambda s: "x" * 500_000, timeout=10)
+    assert result.ok and result.stdout == "500000\n"

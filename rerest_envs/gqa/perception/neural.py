@@ -20,6 +20,10 @@ from rerest_envs.errors import DependencyNotInstalled
 from rerest_envs.gqa.perception.base import Box, Detection, Perception
 
 
+#: Most boxes one `find` returns (highest scores first), as a detector's top-k would.
+MAX_DETECTIONS = 50
+
+
 @dataclass(frozen=True)
 class NeuralConfig:
     """Models of the neural perception.
@@ -149,6 +153,8 @@ class NeuralPerception(Perception):
             y1, y2 = sorted((min(max(y1, 0), crop.height), min(max(y2, 0), crop.height)))
             if x2 - x1 < 1 or y2 - y1 < 1:
                 continue
+            if len(found) == MAX_DETECTIONS:
+                break
             found.append(Detection((left0 + x1, self.height - (top0 + y2), left0 + x2, self.height - (top0 + y1)),
                                    None, name, float(score)))
         return found
