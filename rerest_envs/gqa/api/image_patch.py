@@ -10,6 +10,8 @@ origin at the BOTTOM-left (`upper > lower`, a larger `vertical_center` is higher
 
 import math
 import re
+from collections.abc import Callable, Sequence
+from typing import Any
 
 
 class PerceptionError(Exception):
@@ -23,24 +25,24 @@ class Image:
     code reading `image.shape` work as they do there.
     """
 
-    def __init__(self, width, height, perceive=None):
+    def __init__(self, width: int, height: int, perceive: "Callable[[str, list, Any, list], Any] | None" = None) -> None:
         self.width, self.height = int(width), int(height)
         self._perceive = perceive
 
     @property
-    def shape(self):
+    def shape(self) -> "tuple[int, int, int]":
         return (3, self.height, self.width)
 
-    def perceive(self, method, box, ref, args):
+    def perceive(self, method: str, box: "Sequence[float]", ref: "str | None", args: "Sequence[Any]") -> Any:
         if self._perceive is None:
             raise PerceptionError("this image has no perception backend")
         return self._perceive(method, list(box), ref, list(args))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Image(width=%d, height=%d)" % (self.width, self.height)
 
 
-def _clip(value, low, high):
+def _clip(value: float, low: float, high: float) -> float:
     return max(low, min(high, value))
 
 
@@ -62,7 +64,9 @@ class ImagePatch:
         llm_query(question, long_answer=True) -> str.
     """
 
-    def __init__(self, image, left=None, lower=None, right=None, upper=None, parent_left=0, parent_lower=0, _ref=None):
+    def __init__(self, image: "Image | ImagePatch", left: "float | None" = None, lower: "float | None" = None,
+                 right: "float | None" = None, upper: "float | None" = None, parent_left: float = 0, parent_lower: float = 0,
+                 _ref: "str | None" = None) -> None:
         if isinstance(image, ImagePatch):
             image = image.image
         if not isinstance(image, Image):
@@ -91,10 +95,10 @@ class ImagePatch:
         self._ref = _ref
 
     # -- perception -----------------------------------------------------------------------------
-    def _ask(self, method, *args):
+    def _ask(self, method: str, *args: Any) -> Any:
         return self.image.perceive(method, (self.left, self.lower, self.right, self.upper), self._ref, args)
 
-    def find(self, object_name):
+    def find(self, object_name: str) -> "list[ImagePatch]":
         """All patches showing `object_name` inside this patch (possibly none), most salient first."""
         found = []
         for item in self._ask("find", str(object_name)):
@@ -102,55 +106,55 @@ class ImagePatch:
             found.append(ImagePatch(self.image, left, lower, right, upper, _ref=item.get("ref")))
         return found
 
-    def exists(self, object_name):
+    def exists(self, object_name: str) -> bool:
         """True if `object_name` is in this patch."""
         return bool(self._ask("exists", str(object_name)))
 
-    def verify_property(self, object_name, property):
+    def verify_property(self, object_name: str, property: str) -> bool:
         """True if the `object_name` in this patch has `property` (a colour, material, state, ...)."""
         return bool(self._ask("verify_property", str(object_name), str(property)))
 
-    def best_text_match(self, option_list=None, prefix=None):
+    def best_text_match(self, option_list: "list[str] | None" = None, prefix: "str | None" = None) -> str:
         """The option of `option_list` that best describes this patch."""
         options = [str(o) for o in (option_list or [])]
         if not options:
             raise ValueError("best_text_match needs a non-empty option_list")
         return str(self._ask("best_text_match", options, None if prefix is None else str(prefix)))
 
-    def simple_query(self, question=None):
+    def simple_query(self, question: "str | None" = None) -> str:
         """Answer a basic perception question about this patch ("What is this?" when None)."""
         return str(self._ask("simple_query", "What is this?" if question is None else str(question)))
 
-    def compute_depth(self):
+    def compute_depth(self) -> float:
         """Median depth of the patch: smaller is closer to the camera."""
         return float(self._ask("compute_depth"))
 
-    def llm_query(self, question, long_answer=True):
+    def llm_query(self, question: str, long_answer: bool = True) -> str:
         """Ask a text-only language model (when the perception has one)."""
         return llm_query(question, None, long_answer, _image=self.image)
 
-    def _text_score(self, text):
+    def _text_score(self, text: str) -> float:
         return float(self._ask("text_score", str(text)))
 
     # -- geometry -------------------------------------------------------------------------------
-    def crop(self, left, lower, right, upper):
+    def crop(self, left: float, lower: float, right: float, upper: float) -> "ImagePatch":
         """A sub-patch; coordinates are relative to this patch (as in ViperGPT), bottom-origin."""
         return ImagePatch(self.image, left, lower, right, upper, parent_left=self.left, parent_lower=self.lower)
 
-    def overlaps_with(self, left, lower, right, upper):
+    def overlaps_with(self, left: float, lower: float, right: float, upper: float) -> bool:
         """True if this patch overlaps the box (original-image coordinates, bottom-origin)."""
         return self.left <= right and self.right >= left and self.lower <= upper and self.upper >= lower
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "ImagePatch(left=%d, lower=%d, right=%d, upper=%d)" % (self.left, self.lower, self.right, self.upper)
 
 
-def bool_to_yesno(bool_answer):
+def bool_to_yesno(bool_answer: bool) -> str:
     """'yes' for True, 'no' for False."""
     return "yes" if bool_answer else "no"
 
 
-def distance(patch_a, patch_b):
+def distance(patch_a: ImagePatch, patch_b: ImagePatch) -> float:
     """Edge-to-edge distance of two patches; minus their IoU when they overlap."""
     dx = max(patch_a.left - patch_b.right, patch_b.left - patch_a.right, 0)
     dy = max(patch_a.lower - patch_b.upper, patch_b.lower - patch_a.upper, 0)
@@ -163,7 +167,7 @@ def distance(patch_a, patch_b):
     return math.hypot(dx, dy)
 
 
-def best_image_match(list_patches, content, return_index=False):
+def best_image_match(list_patches: "list[ImagePatch]", content: "str | list[str]", return_index: bool = False) -> Any:
     """The patch that best matches any of the texts in `content` (or its index)."""
     if not list_patches:
         return None
@@ -173,7 +177,7 @@ def best_image_match(list_patches, content, return_index=False):
     return index if return_index else list_patches[index]
 
 
-def coerce_to_numeric(string, no_string=False):
+def coerce_to_numeric(string: Any, no_string: bool = False) -> Any:
     """The first number in `string` (e.g. '3 dogs' -> 3.0); the string itself (or None) if there is none."""
     if isinstance(string, (int, float)):
         return string
@@ -183,7 +187,7 @@ def coerce_to_numeric(string, no_string=False):
     return None if no_string else string
 
 
-def llm_query(query, context=None, long_answer=True, _image=None):
+def llm_query(query: str, context: "str | None" = None, long_answer: bool = True, _image: "Image | None" = None) -> str:
     """Ask a text-only language model; available only when the run's perception offers one."""
     image = _image if _image is not None else _DEFAULT_IMAGE[0]
     if image is None:
@@ -193,7 +197,7 @@ def llm_query(query, context=None, long_answer=True, _image=None):
 
 
 #: The image of the running program, for module-level helpers such as `llm_query` (set by the runner).
-_DEFAULT_IMAGE = [None]
+_DEFAULT_IMAGE: "list[Image | None]" = [None]
 
 __all__ = ["Image", "ImagePatch", "PerceptionError", "best_image_match", "bool_to_yesno", "coerce_to_numeric",
            "distance", "llm_query"]
