@@ -34,6 +34,8 @@ CATEGORIES: dict[str, frozenset[str]] = {name: frozenset(kinds.split(", ")) for 
 CATEGORIES["people"] = CATEGORIES["person"]
 CATEGORIES["animals"] = CATEGORIES["animal"]
 CATEGORIES["clothes"] = CATEGORIES["clothing"]
+#: Compound names that are not a kind of their last word ("hot dog" is no dog).
+COMPOUNDS = frozenset({"hot dog", "teddy bear", "sea lion", "fire hydrant", "police car", "ice cream", "french fry"})
 #: Names that match every object.
 ANY_OBJECT = frozenset({"object", "objects", "thing", "things", "item", "items"})
 
@@ -65,7 +67,7 @@ def name_matches(query: str, name: str) -> bool:
     q, n = norm(query), norm(name)
     if not q or not n:
         return False
-    if q in ANY_OBJECT or q == n or n.endswith(" " + q):
+    if q in ANY_OBJECT or q == n or (n.endswith(" " + q) and n not in COMPOUNDS):
         return True
     kinds = CATEGORIES.get(q) or CATEGORIES.get(query.strip().lower())
     return bool(kinds) and (n in kinds or name.strip().lower() in kinds or n.rsplit(" ", 1)[-1] in kinds)
@@ -84,4 +86,4 @@ def verb_forms(relation: str) -> set[str]:
     return forms
 
 
-__all__ = ["ANY_OBJECT", "CATEGORIES", "COLORS", "MATERIALS", "POSES", "name_matches", "norm", "verb_forms", "words"]
+__all__ = ["ANY_OBJECT", "CATEGORIES", "COMPOUNDS", "COLORS", "MATERIALS", "POSES", "name_matches", "norm", "verb_forms", "words"]

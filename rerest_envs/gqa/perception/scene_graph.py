@@ -96,7 +96,7 @@ class SceneGraphPerception(Perception):
         """Objects in the patch a noun phrase names ("the black bag": a bag with attribute black)."""
         focus = self.focus(box, ref)
         ws = words(phrase)
-        if not ws or ws in (["it"], ["he"], ["she"], ["they"], ["him"], ["her"], ["them"], ["object"]):
+        if not ws or ws in (["it"], ["he"], ["she"], ["they"], ["him"], ["her"], ["them"]):
             return [focus] if focus else self.inside(box)[:1]
         candidates = self.inside(box)
         if focus is not None and focus not in candidates:
