@@ -46,7 +46,7 @@ MATERIALS = frozenset("wood wooden metal metallic plastic glass fabric leather p
 #: Poses: an activity question prefers other -ing attributes ("eating" before "standing").
 POSES = frozenset("standing sitting lying walking crouching crouched".split())
 _WORD = re.compile(r"[a-z0-9-]+")
-_ARTICLES = frozenset({"a", "an", "the", "this", "that", "these", "those", "some", "any"})
+_ARTICLES = frozenset({"a", "an", "the", "this", "that", "these", "those", "some", "any", "other", "another"})
 
 
 def words(text: str) -> list[str]:

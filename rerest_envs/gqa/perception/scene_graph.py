@@ -10,11 +10,12 @@ turned into ViperGPT's bottom-origin `left, lower, right, upper` once, here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from rerest_envs.gqa.perception.base import Box, Detection, Perception, PerceptionUnavailable
-from rerest_envs.gqa.perception.names import name_matches, norm, words
+from rerest_envs.gqa.perception.names import name_matches, norm, verb_forms, words
 
 #: Share of an object's box that must lie inside a patch for the object to count as in it.
 INSIDE = 0.5
@@ -60,6 +61,23 @@ def _iou(a: Box, b: Box) -> float:
     return inter / union if union > 0 else 0.0
 
 
+#: Words a relative clause adds ("the zebra that is on the grass").
+_CLAUSE_WORDS = frozenset({"that", "which", "who", "is", "are", "being"})
+#: Spatial relations read from boxes (bottom-origin y), keyed as `words()` writes them.
+SPATIAL: dict[str, Callable[[Box, Box], bool]] = {
+    "to left of": lambda a, b: a[0] + a[2] < b[0] + b[2], "left of": lambda a, b: a[0] + a[2] < b[0] + b[2],
+    "to right of": lambda a, b: a[0] + a[2] > b[0] + b[2], "right of": lambda a, b: a[0] + a[2] > b[0] + b[2],
+    "above": lambda a, b: a[1] + a[3] > b[1] + b[3], "below": lambda a, b: a[1] + a[3] < b[1] + b[3],
+}
+#: "on the left", "in the middle", ...: what to minimise to pick the head furthest that way.
+_EXTREMES: dict[str, Callable[[Box, int, int], float]] = {
+    "left": lambda b, w, h: b[0] + b[2], "right": lambda b, w, h: -(b[0] + b[2]),
+    "top": lambda b, w, h: -(b[1] + b[3]), "bottom": lambda b, w, h: b[1] + b[3],
+    "middle": lambda b, w, h: abs((b[0] + b[2]) - w) + abs((b[1] + b[3]) - h),
+    "center": lambda b, w, h: abs((b[0] + b[2]) - w) + abs((b[1] + b[3]) - h),
+}
+
+
 class SceneGraphPerception(Perception):
     """Perception from one image's GQA scene graph (`{"width", "height", "objects", "location"?, ...}`)."""
 
@@ -93,9 +111,15 @@ class SceneGraphPerception(Perception):
         return scored[0] if scored and _iou(scored[0].box, box) > 0.3 else None
 
     def resolve(self, box: Box, ref: str | None, phrase: str) -> list[SGObject]:
-        """Objects in the patch a noun phrase names ("the black bag": a bag with attribute black)."""
-        focus = self.focus(box, ref)
+        """Objects in the patch a noun phrase names: "the black bag" (a bag with attribute black), and
+        phrases with a qualifier, "the man to the left of the painting", "the zebra that is on the
+        grass", "the person on the left"."""
         ws = words(phrase)
+        hits = self._resolve_words(box, ref, ws)
+        return hits if hits or len(ws) < 3 else self._resolve_qualified(box, ref, ws)
+
+    def _resolve_words(self, box: Box, ref: str | None, ws: list[str]) -> list[SGObject]:
+        focus = self.focus(box, ref)
         if not ws or ws in (["it"], ["he"], ["she"], ["they"], ["him"], ["her"], ["them"]):
             return [focus] if focus else self.inside(box)[:1]
         candidates = self.inside(box)
@@ -110,6 +134,46 @@ class SceneGraphPerception(Perception):
                     hits.insert(0, focus)
                 return hits
         return []
+
+    def _resolve_qualified(self, box: Box, ref: str | None, ws: list[str]) -> list[SGObject]:
+        whole = (0.0, 0.0, float(self.width), float(self.height))
+        for i in range(1, len(ws) - 1):
+            heads = self._resolve_words(box, ref, ws[:i])
+            if not heads:
+                continue
+            rest = [w for w in ws[i:] if w not in _CLAUSE_WORDS]
+            picked = self._by_position(heads, rest)
+            if picked is not None:
+                return picked
+            if all(any(h.has(w) for h in heads) for w in rest):  # "the elephants that are standing"
+                return [h for h in heads if all(h.has(w) for w in rest)]
+            for j in range(1, len(rest)):
+                relation, targets = " ".join(rest[:j]), self.resolve(whole, None, " ".join(rest[j:]))
+                if targets:
+                    kept = [h for h in heads if self.related(h, relation, targets)]
+                    if kept or relation in self._relation_names():
+                        return kept
+        return []
+
+    def _by_position(self, heads: list[SGObject], rest: list[str]) -> list[SGObject] | None:
+        """"on the left (side)", "in the middle", "at the top": the head furthest that way."""
+        rest = rest[:-1] if rest[-1:] in (["side"], ["part"]) else rest
+        if len(rest) > 2 or not rest or rest[-1] not in _EXTREMES or (len(rest) == 2 and rest[0] not in ("on", "in", "at")):
+            return None
+        key = _EXTREMES[rest[-1]]
+        return [min(heads, key=lambda o: key(o.box, self.width, self.height))]
+
+    def _relation_names(self) -> set[str]:
+        names = {" ".join(words(r)) for o in self.objects.values() for r, _ in o.relations}
+        return {form for name in names for form in verb_forms(name)} | set(SPATIAL)
+
+    def related(self, subject: SGObject, relation: str, targets: list[SGObject]) -> bool:
+        """Whether the graph relates `subject` to a target by `relation` (any verb form), or boxes place it so."""
+        refs = {t.ref for t in targets}
+        if any(t in refs and relation in verb_forms(" ".join(words(r))) for r, t in subject.relations):
+            return True
+        check = SPATIAL.get(relation)
+        return check is not None and any(t is not subject and check(subject.box, t.box) for t in targets)
 
     # -- the API ---------------------------------------------------------------------------------------
     def find(self, box: Box, ref: str | None, name: str) -> list[Detection]:
@@ -152,4 +216,4 @@ class SceneGraphPerception(Perception):
         return answer
 
 
-__all__ = ["INSIDE", "SGObject", "SceneGraphPerception"]
+__all__ = ["INSIDE", "SPATIAL", "SGObject", "SceneGraphPerception"]

@@ -71,3 +71,20 @@ def test_verify_property_best_text_match_and_depth() -> None:
     assert p.best_text_match(sky.box, sky.ref, ["cloudless", "foggy"], None) == "foggy"
     ground, sky_depth = p.objects["203900"], p.compute_depth(sky.box, sky.ref)
     assert p.compute_depth(ground.box, ground.ref) < sky_depth  # lower in the frame = closer
+
+
+def test_asking_each_question_directly_is_right_or_says_it_cannot() -> None:
+    """ViperGPT's prompt teaches programs to ask relation questions in one simple_query on the whole image."""
+    from rerest_envs.gqa import answers_match, load_questions
+
+    right, unanswered = 0, []
+    for q in load_questions("train_sample"):
+        p = SceneGraphPerception(q.graph)
+        try:
+            answer = p.simple_query(whole(p), None, q.question)
+        except PerceptionUnavailable:
+            unanswered.append(q.question)
+            continue
+        assert answers_match(answer, q.answer), (q.question, answer, q.answer)
+        right += 1
+    assert right == 29, unanswered
