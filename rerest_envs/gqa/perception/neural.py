@@ -144,7 +144,10 @@ class NeuralPerception(Perception):
         with torch.no_grad():
             outputs = model(**inputs)
         post = getattr(processor, "post_process_grounded_object_detection", None) or processor.post_process_object_detection
-        target = torch.tensor([[crop.height, crop.width]])
+        # OWLv2 pads to a square before predicting, so its boxes are relative to the padded side.
+        side = max(crop.height, crop.width)
+        size = (side, side) if getattr(model.config, "model_type", "") == "owlv2" else (crop.height, crop.width)
+        target = torch.tensor([size], device=model.device)
         result = post(outputs, threshold=self.models.config.threshold, target_sizes=target)[0]
         left0, top0 = max(0, int(box[0])), max(0, int(self.height - box[3]))
         found = []

@@ -111,6 +111,8 @@ def test_render_draws_the_found_boxes_on_a_canvas_of_the_image_size(env: GQAEnv)
 def test_questions_without_image_or_graph_are_explained() -> None:
     with pytest.raises(DataNotFound, match=r"No question of GQA split 'val_ood_tail' can run .* neither image .* nor its scene graph"):
         gymnasium.make("rerest/GQA-v0", split="val_ood_tail")
+    with pytest.raises(DataNotFound, match=r"perception='neural' \(33 questions\)"):
+        gymnasium.make("rerest/GQA-v0", perception="neural")  # train images are not shipped, only their graphs
     env = gymnasium.make("rerest/GQA-v0", split="val_ood_tail", include_unrunnable=True).unwrapped
     try:
         assert len(env.task_ids) == 1358
