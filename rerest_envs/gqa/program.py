@@ -23,6 +23,8 @@ from rerest_envs.code.extract import extract_program
 from rerest_envs.gqa.perception.base import PerceptionServer
 
 ENTRY_POINT = "execute_command"
+#: Characters of the returned value kept (GQA answers are a few words).
+MAX_RESULT = 1000
 _API_PATH = Path(__file__).with_name("api") / "image_patch.py"
 _DEF = re.compile(rf"^\s*def\s+{ENTRY_POINT}\s*\(", re.M)
 
@@ -64,7 +66,7 @@ try:
         raise NameError("the program does not define {entry}(image)")
     _value = _fn(_image)
     _report["type"] = type(_value).__name__
-    _report["result"] = None if _value is None else str(_value)
+    _report["result"] = None if _value is None else str(_value)[:{max_result}]
 except BaseException as _exc:
     _lines = _PROGRAM.splitlines()
     _where = [f for f in _tb.extract_tb(_exc.__traceback__) if f.filename == "<solution>"]
@@ -155,7 +157,8 @@ def run_program(program: str, server: PerceptionServer, sandbox: Any, *, timeout
 
     nonce = "@@gqa-" + secrets.token_hex(8) + "@@"
     size = [server.perception.width, server.perception.height]
-    launcher = CLIENT_SOURCE + _LAUNCHER.format(nonce=nonce, api=api_source(), program=program, size=size, entry=ENTRY_POINT)
+    launcher = CLIENT_SOURCE + _LAUNCHER.format(nonce=nonce, api=api_source(), program=program, size=size, entry=ENTRY_POINT,
+                                                max_result=MAX_RESULT)
     execution = sandbox.run(launcher, timeout=timeout, memory_mb=memory_mb, on_request=server.handle)
     outcome = RunOutcome(calls=list(server.log), duration=execution.duration)
     report = read_report(execution.stdout, nonce)

@@ -58,6 +58,11 @@ def test_failures_become_feedback(action: str, message: str) -> None:
     assert reward == 0.0 and info["feedback"].success is False and info["feedback"].privileged == "Correct answer: no. Full answer: No, this is a young man."
 
 
+def test_a_huge_result_is_cut_not_lost(env: GQAEnv) -> None:
+    _, reward, info = step(env, OLD_MAN, "def execute_command(image):\n    return 'no' * 10_000_000\n")
+    assert reward == 0.0 and len(info["feedback"].details["result"]) == 1000
+
+
 def test_a_body_without_def_is_wrapped(env: GQAEnv) -> None:
     observation, reward, info = step(env, OLD_MAN, "    man = ImagePatch(image).find('man')[0]\n    return bool_to_yesno(man.verify_property('man', 'old'))\n")
     assert reward == 1.0 and info["feedback"].details["extraction"] == "bare+body"
