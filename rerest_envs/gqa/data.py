@@ -27,6 +27,9 @@ SPLITS: dict[str, str] = {
     "testdev_visprog": "testdev_visprog_with_images.jsonl",
     "codevqa50": "codevqa_incontext50_with_captions.jsonl",
 }
+#: Disjoint halves of `train_sample` for CPU runs that need a held-out set: the questions on every
+#: third image (sorted ids; 5 images, 13 questions) are `sg_test`, the rest (9 images, 20) `sg_train`.
+DERIVED: dict[str, tuple[str, bool]] = {"sg_train": ("train_sample", False), "sg_test": ("train_sample", True)}
 
 
 @dataclass(frozen=True)
@@ -106,14 +109,20 @@ def load_questions(split: str = "train_sample", data_dir: str | Path | None = No
         DataNotFound: The data folder or the split's file is missing.
     """
     folder = gqa_dir(data_dir)
+    if split in DERIVED:
+        parent, held_out = DERIVED[split]
+        questions = load_questions(parent, folder)
+        test_images = set(sorted({q.image_id for q in questions})[::3])
+        return [q for q in questions if (q.image_id in test_images) == held_out]
     if split in SPLITS:
         path = folder / "questions" / SPLITS[split]
     elif split.endswith(".jsonl"):
         path = Path(split) if Path(split).is_absolute() else folder / "questions" / split
     else:
-        close = difflib.get_close_matches(split, SPLITS, n=1)
+        names = sorted(SPLITS) + sorted(DERIVED)
+        close = difflib.get_close_matches(split, names, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"split={split!r} is not a GQA split; choose one of {sorted(SPLITS)} or a questions/*.jsonl file.{hint}")
+        raise ValueError(f"split={split!r} is not a GQA split; choose one of {names} or a questions/*.jsonl file.{hint}")
     if not path.is_file():
         raise DataNotFound(f"GQA split {split!r} needs {path}, which does not exist; put the question file there or pass data_dir=... .")
     graphs = load_scene_graphs(folder)
@@ -142,4 +151,4 @@ def missing_inputs_message(question: GQAQuestion, folder: Path | None = None) ->
             f"(scene graphs) or 'testdev_visprog' (images).")
 
 
-__all__ = ["SPLITS", "GQAQuestion", "gqa_dir", "load_questions", "load_scene_graphs", "missing_inputs_message"]
+__all__ = ["DERIVED", "SPLITS", "GQAQuestion", "gqa_dir", "load_questions", "load_scene_graphs", "missing_inputs_message"]

@@ -93,7 +93,8 @@ class GQAEnv(TextEnv):
                    sandbox="process", timeout=10.0, memory_mb=512, viper_fallback=False,
                    include_unrunnable=False, render_mode=None)
     ```
-    - `split`: `train_sample` (33 train questions whose 14 images have scene graphs), `testdev_visprog`
+    - `split`: `train_sample` (33 train questions whose 14 images have scene graphs; `sg_train` (20)
+      and `sg_test` (13) split it by image for held-out CPU runs), `testdev_visprog`
       (100 testdev questions with images; 31 carry a usable weak label), `val_ood_tail`, `val_exovip`,
       `testdev_ood`, `codevqa50`, or a `questions/*.jsonl` file.
     - `data_dir`: the `gqa` folder; default: the data layer (`$RERST_DATA_DIR/gqa`, then the cache).

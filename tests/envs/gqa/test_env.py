@@ -143,6 +143,8 @@ def test_every_question_file_loads() -> None:
               ("train_sample", "val_ood_tail", "val_exovip", "testdev_ood", "testdev_visprog", "codevqa50")}
     assert counts == {"train_sample": 33, "val_ood_tail": 1358, "val_exovip": 2327, "testdev_ood": 2796,
                       "testdev_visprog": 100, "codevqa50": 50}
+    train, test = load_questions("sg_train"), load_questions("sg_test")
+    assert (len(train), len(test)) == (20, 13) and not {q.image_id for q in train} & {q.image_id for q in test}
     visprog = load_questions("testdev_visprog")
     assert all(q.image_path is not None and q.graph is None for q in visprog)
     assert sum(q.answer_source == "weak" for q in visprog) == 31
