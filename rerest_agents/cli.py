@@ -1,6 +1,6 @@
 """The `rerest` command line: one typer command per pipeline verb.
 
-    rerest run [CONFIG.yaml] [--run-dir DIR] [--set section.key=value ...]   a whole Re-ReST run
+    rerest run [CONFIG.yaml] [--run-dir DIR] [--set section.key=value ...] [--executor ray]   a whole Re-ReST run
     rerest report RUN_DIR [--open]     write RUN_DIR/report.html
 """
 
@@ -30,6 +30,7 @@ def _parse_value(text: str) -> object:
 def run(config: Path = typer.Argument(None, help="YAML run config (default: the embedded CPU preset)."),
         run_dir: Path = typer.Option(None, "--run-dir", help="Where the run writes (default: runs/<env>-<config hash>)."),
         set_: list[str] = typer.Option([], "--set", help="Override a config value: section.key=value (repeatable)."),
+        executor: str = typer.Option(None, "--executor", help="Where envs step: thread or ray (same as --set executor.kind=...)."),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bars.")) -> None:
     """Run Re-ReST: sample, reflect, train the reflector then the agent, evaluate, report. Resumable."""
     from rerest_agents.errors import RerestAgentError
@@ -44,9 +45,11 @@ def run(config: Path = typer.Argument(None, help="YAML run config (default: the 
                 raise typer.BadParameter(f"--set {item!r}: write section.key=value, e.g. --set sample.k=8")
             key, value = item.split("=", 1)
             overrides[key] = _parse_value(value)
+        if executor is not None:
+            overrides["executor.kind"] = executor
         cfg = load_config(config, overrides)
         if run_dir is None:
-            run_dir = Path("runs") / f"{cfg.env_id.split('/')[-1].lower()}-{config_hash(cfg.to_dict())}"
+            run_dir = Path("runs") / f"{cfg.env_id.split('/')[-1].lower()}-{config_hash(cfg.results_dict())}"
         result = Pipeline(cfg, run_dir, progress=not quiet).run()
     except RerestAgentError as exc:
         typer.echo(f"error: {exc}", err=True)

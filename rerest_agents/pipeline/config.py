@@ -15,6 +15,7 @@ from typing import Any
 
 from rerest_agents.errors import ConfigError
 from rerest_agents.reflect import ReflectConfig
+from rerest_agents.rollout import ExecutorConfig
 from rerest_agents.train import TrainConfig
 
 
@@ -80,6 +81,8 @@ class RunConfig:
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=2.0, max_length=384, per_device_batch_size=4,
                                                                     grad_accumulation=1, learning_rate=3e-4))
     eval: EvalConfig = field(default_factory=EvalConfig)
+    #: Where env instances live and step in every stage: kind thread (default) or ray (see README "Scale-out").
+    executor: ExecutorConfig = field(default_factory=ExecutorConfig)
     #: Re-ReST rounds (round r samples with the round r-1 agent).
     rounds: int = 1
     #: Seed of sampling, resets and training.
@@ -93,6 +96,10 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def results_dict(self) -> dict[str, Any]:
+        """The settings that decide the results: all but `executor` (threads and Ray give the same records)."""
+        return {k: v for k, v in self.to_dict().items() if k != "executor"}
 
 
 def _build(cls: type, data: Any, where: str) -> Any:
@@ -108,7 +115,8 @@ def _build(cls: type, data: Any, where: str) -> Any:
             hint = f" Did you mean {close[0]!r}?" if close else ""
             dotted = f"{where}.{key}" if where else key
             raise ConfigError(f"Unknown key {dotted!r}.{hint} Valid keys: {sorted(fields)}.")
-        nested = {"model": ModelConfig, "sample": SampleConfig, "reflect": ReflectConfig, "train": TrainConfig, "eval": EvalConfig}
+        nested = {"model": ModelConfig, "sample": SampleConfig, "reflect": ReflectConfig, "train": TrainConfig, "eval": EvalConfig,
+                  "executor": ExecutorConfig}
         kwargs[key] = _build(nested[key], value, f"{where + '.' if where else ''}{key}") if cls is RunConfig and key in nested else value
     try:
         return cls(**kwargs)

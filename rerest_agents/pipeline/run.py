@@ -56,7 +56,7 @@ class Pipeline:
                  log: Callable[[str], None] = print) -> None:
         self.config, self.dir, self.progress, self.log = config, RunDir(run_dir), progress, log
         self._llm = llm
-        self.hash = config_hash(config.to_dict())
+        self.hash = config_hash(config.results_dict())
         self.template = template_for(config.env_id)
         self._write_config()
 
@@ -65,10 +65,11 @@ class Pipeline:
         import yaml
 
         path = self.dir.root / "config.yaml"
-        text = yaml.safe_dump(self.config.to_dict(), sort_keys=False)
-        if path.exists() and path.read_text(encoding="utf-8") != text:
-            raise ConfigError(f"{self.dir.root} holds a run with a different config; use another run directory or the same config.")
-        path.write_text(text, encoding="utf-8")
+        if path.exists():  # a resumed run may change only where envs step (the executor)
+            old = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            if {k: v for k, v in old.items() if k != "executor"} != yaml.safe_load(yaml.safe_dump(self.config.results_dict())):
+                raise ConfigError(f"{self.dir.root} holds a run with a different config; use another run directory or the same config.")
+        path.write_text(yaml.safe_dump(self.config.to_dict(), sort_keys=False), encoding="utf-8")
 
     @property
     def llm(self) -> LLM:
@@ -83,9 +84,11 @@ class Pipeline:
         c = self.config
         if split == "train":
             return RolloutConfig(env_id=c.env_id, env_kwargs=c.train_env_kwargs, temperature=c.sample.temperature,
-                                 max_tokens=c.sample.max_tokens, seed=c.seed, few_shot=c.few_shot, width=c.sample.width)
+                                 max_tokens=c.sample.max_tokens, seed=c.seed, few_shot=c.few_shot, width=c.sample.width,
+                                 executor=c.executor)
         return RolloutConfig(env_id=c.env_id, env_kwargs=c.test_env_kwargs, temperature=c.eval.temperature,
-                             max_tokens=c.eval.max_tokens, seed=c.seed, few_shot=c.few_shot, width=c.sample.width)
+                             max_tokens=c.eval.max_tokens, seed=c.seed, few_shot=c.few_shot, width=c.sample.width,
+                             executor=c.executor)
 
     def _adapter(self, name: str) -> str | None:
         """Register a trained adapter with the LLM (None when that stage trained nothing)."""

@@ -3,9 +3,10 @@
 For each failed trajectory the reflector model sees the task, the failed attempt and the env's
 feedback message (plus the privileged text only when `use_privileged=True`, the paper's
 ground-truth-feedback setting), and writes a reflection. Its new attempt is then *played* in a
-fresh episode of the same task, with the reflection in the prompt, by the same rollout engine the
-agent uses, so the env re-verifies it; the repair is recorded with its verdict (origin `repaired`,
-`parent` = the failed record's key). Only repairs that succeed go into D_R.
+fresh episode of the same task, with the reflection in the prompt, by the same rollout engine and
+executor the agent uses (threads or Ray actors: `RolloutConfig.executor`), so the env re-verifies
+it; the repair is recorded with its verdict (origin `repaired`, `parent` = the failed record's
+key). Only repairs that succeed go into D_R.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 Episodes run in lockstep: each round gathers the next prompt of every live episode, asks the LLM
 once (identical prompts, such as the k samples of one task at their first turn, become one
 `generate(n=count)` call, which the hf and vllm backends serve with a single prefill), parses the
-actions, and steps the envs in a thread pool (sandboxes and engines release the GIL). Finished
-episodes are written to the record file at once. A failure in one episode (backend, env or
+actions, and steps the envs together through an executor (`executors/`: a thread pool here by
+default, or Ray actors on a cluster); the model never leaves this process. Finished episodes are
+written to the record file at once. A failure in one episode (backend, env or
 sandbox) is written on that record as a typed error; it never stops the others.
 """
 
@@ -13,7 +14,6 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from rerest_agents.agent import AgentTemplate, Step, template_for
 from rerest_agents.llm.base import LLM, SamplingParams
-from rerest_agents.rollout.envs import feedback_dict, make_env
+from rerest_agents.rollout.executors import EnvFactory, ExecutorConfig, RemoteEnvError, make_executor
 from rerest_agents.rollout.records import Origin, RecordWriter, StepRecord, Trajectory
 
 
@@ -61,7 +61,9 @@ class RolloutConfig:
         few_shot: Show the template's exemplars in prompts.
         max_steps: Safety cap on turns per episode, on top of the env's own step limit.
         width: Episodes advanced together (env instances alive at once; also the LLM batch).
-        env_threads: Threads stepping envs.
+        env_threads: Threads stepping envs (thread executor).
+        executor: Where env instances live and step (`ExecutorConfig`; a kind name such as "ray" or
+            a dict of its fields is converted).
     """
 
     env_id: str
@@ -74,12 +76,19 @@ class RolloutConfig:
     max_steps: int = 50
     width: int = 16
     env_threads: int = 2
+    executor: ExecutorConfig = field(default_factory=ExecutorConfig)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.executor, str):
+            self.executor = ExecutorConfig(kind=self.executor)
+        elif isinstance(self.executor, dict):
+            self.executor = ExecutorConfig(**self.executor)
 
 
 @dataclass
 class _Live:
     spec: EpisodeSpec
-    env: Any
+    slot: Any  # the executor's handle of this episode's env
     first_observation: str
     observation: str
     steps: list[StepRecord] = field(default_factory=list)
@@ -96,8 +105,8 @@ class Rollout:
                  config_hash: str = "", env_factory: Callable[[], Any] | None = None) -> None:
         self.llm, self.config, self.adapter, self.config_hash = llm, config, adapter, config_hash
         self.template = template or template_for(config.env_id)
-        self._make = env_factory or (lambda: make_env(config.env_id, **config.env_kwargs))
-        self._free: list[Any] = []
+        self.executor = make_executor(config.executor, env_factory or EnvFactory.of(config.env_id, config.env_kwargs),
+                                      threads=config.env_threads)
         self._round = 0
 
     # -- prompts ------------------------------------------------------------------------------------
@@ -115,47 +124,31 @@ class Rollout:
         finished: list[Trajectory] = []
         live: list[_Live] = []
         bar = tqdm(total=len(todo), desc=desc, disable=not progress, leave=False)
-        with ThreadPoolExecutor(self.config.env_threads) as pool:
-            while todo or live:
-                while todo and len(live) < self.config.width:
-                    spec = todo.popleft()
-                    started = self._start(spec)
-                    if isinstance(started, Trajectory):
-                        finished.append(self._finish_record(started, writer, bar))
+        while todo or live:
+            while todo and len(live) < self.config.width:  # fill the free places
+                batch = [todo.popleft() for _ in range(min(len(todo), self.config.width - len(live)))]
+                started = self.executor.reset([(s.seed, {"task_id": s.task_id}) for s in batch])
+                for spec, result in zip(batch, started):
+                    if isinstance(result, BaseException):  # unknown task id, broken game file, ...: data, not a crash
+                        finished.append(self._finish_record(self._record(spec, "", [], {}, error=_error("env", result)), writer, bar))
                     else:
-                        live.append(started)
-                if not live:
-                    continue
-                done = self._advance(live, pool)
-                for item, trajectory in done:
-                    live.remove(item)
-                    self._free.append(item.env)
-                    finished.append(self._finish_record(trajectory, writer, bar))
+                        slot, observation = result
+                        live.append(_Live(spec, slot, observation, observation))
+            if not live:
+                continue
+            for item, trajectory in self._advance(live):
+                live.remove(item)
+                self.executor.release(item.slot)
+                finished.append(self._finish_record(trajectory, writer, bar))
         bar.close()
         return finished
 
     def close(self) -> None:
-        """Close the env instances kept for reuse."""
-        for env in self._free:
-            try:
-                env.close()
-            except Exception:
-                pass
-        self._free = []
+        """Close the env instances kept for reuse (and the executor's threads or actors)."""
+        self.executor.close()
 
     # -- pieces -------------------------------------------------------------------------------------
-    def _start(self, spec: EpisodeSpec) -> _Live | Trajectory:
-        env = self._free.pop() if self._free else None
-        try:
-            env = env or self._make()
-            observation, _info = env.reset(seed=spec.seed, options={"task_id": spec.task_id})
-        except Exception as exc:  # unknown task id, broken game file, ...: data, not a crash
-            if env is not None:
-                self._free.append(env)
-            return self._record(spec, "", [], {}, error=_error("env", exc))
-        return _Live(spec, env, observation, observation)
-
-    def _advance(self, live: list[_Live], pool: ThreadPoolExecutor) -> list[tuple[_Live, Trajectory]]:
+    def _advance(self, live: list[_Live]) -> list[tuple[_Live, Trajectory]]:
         self._round += 1
         prompts = [self.prompt_of(item) for item in live]
         groups: dict[str, list[int]] = defaultdict(list)
@@ -179,25 +172,23 @@ class Rollout:
         except Exception as exc:  # the model failed for this batch: those episodes end with a typed error
             texts = [t if isinstance(t, tuple) else exc for t in texts]
 
-        def step(i: int) -> tuple[_Live, Trajectory] | None:
-            item, result = live[i], texts[i]
-            if not isinstance(result, tuple):
-                return item, self._record(item.spec, item.first_observation, item.steps, {}, error=_error("backend", result))
-            model_text, action = self.template.parse(*result)
-            try:
-                observation, reward, terminated, truncated, info = item.env.step(action)
-            except Exception as exc:
-                return item, self._record(item.spec, item.first_observation, item.steps, {}, error=_error("env", exc))
-            item.steps.append(StepRecord(model_text=model_text, action=action, observation=str(observation), reward=float(reward)))
-            item.observation = str(observation)
+        moves = {i: self.template.parse(*t) for i, t in enumerate(texts) if isinstance(t, tuple)}
+        results = dict(zip(moves, self.executor.step([(live[i].slot, action) for i, (_, action) in moves.items()])))
+        done: list[tuple[_Live, Trajectory]] = []
+        for i, item in enumerate(live):
+            result = results.get(i, texts[i])
+            if isinstance(result, BaseException):
+                where = "env" if i in moves else "backend"
+                done.append((item, self._record(item.spec, item.first_observation, item.steps, {}, error=_error(where, result))))
+                continue
+            model_text, action = moves[i]
+            item.steps.append(StepRecord(model_text=model_text, action=action, observation=result.observation, reward=result.reward))
+            item.observation = result.observation
             capped = len(item.steps) >= self.config.max_steps
-            if terminated or truncated or capped:
-                feedback = feedback_dict(info, float(reward), bool(terminated))
-                return item, self._record(item.spec, item.first_observation, item.steps, feedback,
-                                          truncated=bool(truncated or (capped and not terminated)))
-            return None
-
-        return [r for r in pool.map(step, range(len(live))) if r is not None]
+            if result.terminated or result.truncated or capped:
+                done.append((item, self._record(item.spec, item.first_observation, item.steps, result.feedback,
+                                                truncated=result.truncated or (capped and not result.terminated))))
+        return done
 
     def _record(self, spec: EpisodeSpec, observation: str, steps: list[StepRecord], feedback: dict[str, Any], *,
                 truncated: bool = False, error: dict[str, str] | None = None) -> Trajectory:
@@ -217,10 +208,10 @@ class Rollout:
 
 
 def _error(where: str, exc: BaseException) -> dict[str, str]:
-    module = type(exc).__module__ or ""
+    name, module = (exc.type_name, exc.module) if isinstance(exc, RemoteEnvError) else (type(exc).__name__, type(exc).__module__ or "")
     if where == "env" and module.startswith("sandboxes"):
         where = "sandbox"
-    return {"where": where, "type": type(exc).__name__, "message": str(exc).split("\n")[0][:500]}
+    return {"where": where, "type": name, "message": str(exc).split("\n")[0][:500]}
 
 
 def sample_specs(task_ids: Sequence[str], k: int, *, seed: int = 0) -> list[EpisodeSpec]:
