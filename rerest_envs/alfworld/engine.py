@@ -6,7 +6,8 @@ library) lives as long as the gymnasium env and loads games one after another, a
 
 * reset is cheap: the PDDL -> SAS translation of a game (the bulk of a load, ~0.3 s per pass) is
   done once per game and reused by every later reset of it (TextWorld redoes it on every reset);
-  the second, optimised translation only feeds the planner and is made when `plan()` is called;
+  the second, optimised translation only feeds the planner, so it is made and loaded into
+  fast-downward only when `plan()` is called;
 * an inadmissible command is answered `Nothing happens.` without touching the engine (the engine
   would answer the same after recomputing every admissible command);
 * crashes are contained: a bad PDDL file makes fast-downward raise `SystemExit`, an unsolvable goal
@@ -18,6 +19,8 @@ library) lives as long as the gymnasium env and loads games one after another, a
 from __future__ import annotations
 
 import contextlib
+import copy
+import functools
 import sys
 import threading
 from collections import OrderedDict
@@ -33,6 +36,14 @@ INSTALL_HINT = 'pip install "rerest[alfworld]"  (alfworld>=0.4, which builds fas
 TRANSLATION_CACHE = 8
 
 _PATCH_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_template(parse: Any, text: str, rule_name: str) -> Any:
+    """TatSu's parse of a grammar template (`go to {r}`, `#examineReceptacle.feedback#`): the same for
+    every game and state, and the bulk of a step's time (TextWorld parses every template again on
+    every derivation). Callers get a deep copy, since derivation writes into the symbols."""
+    return parse(text, rule_name=rule_name)
 
 
 class GameError(RerestEnvError):
@@ -93,9 +104,16 @@ class GameEngine:
 
     def __init__(self) -> None:
         self._fd, textworld, pddl_env_cls, demangler_cls = _import_engine()
+        from textworld.envs.pddl import textgen
+
+        self._textgen = textgen
         with contained("Starting the ALFWorld engine"):
             self._pddl = pddl_env_cls(textworld.EnvInfos(won=True, admissible_commands=True))
             self._env = demangler_cls(self._pddl)
+            lib = self._pddl.downward_lib
+            # The replan task is read only by the planner: load it when `plan()` is called, not on every reset.
+            self._load_replan = lib.load_sas_replan
+            lib.load_sas_replan = lambda sas: None
         self._translations: OrderedDict[tuple[str, str], dict[bool, Any]] = OrderedDict()
         self._game: Mapping[str, Any] | None = None
         self.name = ""
@@ -113,9 +131,12 @@ class GameEngine:
         return entry
 
     @contextlib.contextmanager
-    def _translation_cache(self, *, optimize_for_planner: bool = False) -> Iterator[None]:
-        """Make TextWorld's `fast_downward.pddl2sas` calls hit this engine's per-game cache."""
+    def _engine_caches(self, *, optimize_for_planner: bool = False) -> Iterator[None]:
+        """Make TextWorld's `fast_downward.pddl2sas` calls hit this engine's per-game cache, and its
+        grammar's template parses hit `_parsed_template` (same results, without re-running TatSu)."""
         real = self._fd.pddl2sas
+        textgen = self._textgen
+        real_parse = textgen._parse_and_convert
 
         def cached(domain: str, problem: str, verbose: bool = False, optimize: bool = False) -> Any:
             entry = self._cached(domain, problem)
@@ -124,12 +145,17 @@ class GameEngine:
                 entry[optimize] = real(domain, problem, verbose=verbose, optimize=optimize)
             return entry[optimize]
 
+        def parse(text: str, rule_name: str = "", **kwargs: Any) -> Any:
+            if kwargs.get("trace"):
+                return real_parse(text, rule_name=rule_name, **kwargs)
+            return copy.deepcopy(_parsed_template(real_parse, text, rule_name))
+
         with _PATCH_LOCK:
-            self._fd.pddl2sas = cached
+            self._fd.pddl2sas, textgen._parse_and_convert = cached, parse
             try:
                 yield
             finally:
-                self._fd.pddl2sas = real
+                self._fd.pddl2sas, textgen._parse_and_convert = real, real_parse
 
     # -- game --------------------------------------------------------------------------------------
     def load(self, game: Mapping[str, Any], name: str = "") -> None:
@@ -139,14 +165,14 @@ class GameEngine:
         self._game, self.name, self._state, self._planner_ready = None, name, None, False
         if missing:
             raise GameError(f"ALFWorld game {name or '(unnamed)'} lacks {missing}; a game.tw-pddl holds pddl_domain, grammar and pddl_problem.")
-        with contained(f"Loading ALFWorld game {name or '(unnamed)'}"), self._translation_cache():
+        with contained(f"Loading ALFWorld game {name or '(unnamed)'}"), self._engine_caches():
             self._env.load(dict(game))
         self._game = game
 
     def reset(self) -> EngineState:
         """Back to the game's initial state (no retranslation); returns the intro observation."""
         self._require_game()
-        with contained(f"Resetting ALFWorld game {self.name}"), self._translation_cache():
+        with contained(f"Resetting ALFWorld game {self.name}"), self._engine_caches():
             state = self._env.reset()
         self._planner_ready = False
         self._state = EngineState(str(state.feedback), tuple(state["admissible_commands"]), bool(state["won"]))
@@ -160,13 +186,17 @@ class GameEngine:
         if command not in self._state.admissible:
             return EngineState(NOTHING_HAPPENS, self._state.admissible, self._state.won, changed=False)
         self._state = None  # stays None if the engine fails below
-        with contained(f"Step {command!r} in ALFWorld game {self.name}"):
+        with contained(f"Step {command!r} in ALFWorld game {self.name}"), self._engine_caches():
             state, _, _ = self._env.step(command)
         self._state = EngineState(str(state.feedback), tuple(state["admissible_commands"]), bool(state["won"]))
         return self._state
 
     def plan(self) -> list[str]:
         """The planner's (fast-downward) commands from the current state to the goal; [] if it finds none.
+
+        The search runs in C and cannot be interrupted: on an unreachable goal in a large scene it
+        may take minutes and gigabytes. `rerest_envs.alfworld.planner.plan_game` runs it in a
+        child process with limits; use that unless the game is known to be solvable and small.
 
         Raises:
             GameError: the planner crashed (an unsolvable or malformed goal can make it raise).
@@ -176,9 +206,9 @@ class GameEngine:
         pddl_state = self._pddl._pddl_state
         with contained(f"Planning in ALFWorld game {self.name}"):
             if not self._planner_ready:
-                with self._translation_cache(optimize_for_planner=True):
+                with self._engine_caches(optimize_for_planner=True):
                     _, sas = self._fd.pddl2sas(self._game["pddl_domain"], self._game["pddl_problem"], optimize=True)
-                pddl_state.downward_lib.load_sas_replan(sas.encode("utf-8"))
+                self._load_replan(sas.encode("utf-8"))
                 self._planner_ready = True
             return [str(c) for c in pddl_state.replan(self._pddl._entity_infos)]
 
@@ -198,14 +228,11 @@ class GameEngine:
         return self._state
 
     def close(self) -> None:
-        """Unload fast-downward's library copy; idempotent."""
+        """Drop the game and the caches; idempotent. fast-downward's library copy stays mapped until
+        the process exits, as in TextWorld: unloading it (`close_lib`) made the interpreter crash at exit."""
         if self._closed:
             return
         self._closed, self._state, self._game = True, None, None
-        lib = getattr(self._pddl, "downward_lib", None)
-        if lib is not None:
-            with contextlib.suppress(Exception):
-                self._fd.close_lib(lib)
         self._translations.clear()
 
     def _require_game(self) -> Mapping[str, Any]:

@@ -12,6 +12,7 @@ from rerest_envs.alfworld.expert import ExpertPlanError, expert_plan
 from rerest_envs.alfworld.feedback import episode_feedback
 from rerest_envs.alfworld.games import GameRecord, find_games
 from rerest_envs.alfworld.grammar import task_sentence, to_old_grammar
+from rerest_envs.alfworld.planner import plan_game
 from rerest_envs.alfworld.tasks import short_name
 from rerest_envs.core import Feedback, TextEnv
 
@@ -83,7 +84,8 @@ class ALFWorldEnv(TextEnv):
       steps. Last observations: ...` (the last three).
     - `privileged` (**reflector/evaluator only**): the game's expert plan, `Expert plan for this game
       (traj_data, 8 actions): go to countertop 1 > take bread 1 from countertop 1 > ...`: ALFRED's
-      expert demonstration translated to commands, the generator's walkthrough, or the planner's.
+      expert demonstration translated to commands, the generator's walkthrough, or (for the few
+      games whose demonstration cannot be translated) fast-downward's plan, made in a child process.
     - `details`: `won` `{score, weight, explanation}`, `steps`, `task_type`, `expert_plan_source`,
       `expert_plan_length`, and `engine_error` when the engine failed.
 
@@ -123,6 +125,7 @@ class ALFWorldEnv(TextEnv):
         self._broken: dict[str, str] = {}  # task id -> why its game could not be started
         self._game: GameRecord | None = None
         self._task = ""
+        self._game_data: dict[str, Any] = {}  # the loaded game file
         self._state: EngineState | None = None
         self._error = ""
         self._steps = 0
@@ -139,13 +142,12 @@ class ALFWorldEnv(TextEnv):
             if self._loaded != task_id:
                 self._loaded = None
                 game = to_old_grammar(json.loads(self._game.game_file.read_text(encoding="utf-8")))
-                self._task = task_sentence(game)
+                self._task, self._game_data = task_sentence(game), game
                 self._engine.load(game, task_id)
                 self._loaded = task_id
-                if task_id not in self._plans:
-                    self._engine.reset()
-                    self._plans[task_id] = self._expert(game)
             self._state = self._engine.reset()
+            if task_id not in self._plans:  # read from the initial state, before any step
+                self._plans[task_id] = self._expert()
             observation = self._state.feedback
         except (GameError, OSError, ValueError) as e:
             self._error = self._broken[task_id] = " ".join(str(e).split())
@@ -188,18 +190,18 @@ class ALFWorldEnv(TextEnv):
             info["engine_error"] = self._error
         return info
 
-    def _expert(self, game: dict[str, Any]) -> tuple[list[str], str]:
+    def _expert(self) -> tuple[list[str], str]:
         """The expert plan: the game's walkthrough, ALFRED's demonstration, or the planner's plan."""
         assert self._engine is not None and self._game is not None
-        if game.get("walkthrough"):
-            return [str(c) for c in game["walkthrough"]], "walkthrough"
+        if self._game_data.get("walkthrough"):
+            return [str(c) for c in self._game_data["walkthrough"]], "walkthrough"
         try:
             traj = json.loads(self._game.traj_file.read_text(encoding="utf-8"))
             return expert_plan(traj["plan"]["high_pddl"], self._engine.facts(), self._engine.entity_names()), "traj_data"
         except (OSError, ValueError, KeyError, TypeError, ExpertPlanError):
             pass
         try:
-            return self._engine.plan(), "planner"
+            return plan_game(self._game_data, name=self._game.task_id), "planner"
         except GameError:
             return [], "none"
 

@@ -1,0 +1,62 @@
+"""Finding games: split counts, task-type selection, archives unpacked once, one-line errors."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from rerest_envs.alfworld import SHORT_NAMES, find_games, parse_task_types, short_name
+from rerest_envs.alfworld.games import ALFWORLD_DATA_ENV, split_folder
+from rerest_envs.errors import DataNotFound
+
+SHARED = Path(os.environ["RERST_DATA_DIR"]) / "alfworld"
+
+
+@pytest.mark.parametrize(("split", "count"), [("valid_unseen", 134), ("valid_train", 200)])
+def test_split_counts_match_alfworld(split: str, count: int) -> None:
+    games = find_games(split)
+    assert len(games) == count
+    listed = (SHARED / f"gamefiles_{split}_{count}.txt").read_text().split()
+    assert sorted(str(g.game_file).split("json_2.1.1/", 1)[1] for g in games) == sorted(p.split("json_2.1.1/", 1)[1] for p in listed)
+    per_type = {short: len(find_games(split, task_types=short)) for short in SHORT_NAMES}
+    assert sum(per_type.values()) == count and all(per_type.values())
+    assert {short_name(g.task_type) for g in find_games(split, task_types="heat,cool")} == {"heat", "cool"}
+
+
+def test_task_type_spellings() -> None:
+    assert parse_task_types(["heat", "pick_cool_then_place_in_recep", 1, "examine"]) == (
+        "pick_and_place_simple", "look_at_obj_in_light", "pick_heat_then_place_in_recep", "pick_cool_then_place_in_recep")
+    with pytest.raises(ValueError, match=r"Unknown ALFWorld task type 'heet' \(did you mean 'heat'\?\)"):
+        parse_task_types("heet")
+
+
+def test_archives_are_unpacked_once_into_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RERST_CACHE_DIR", str(tmp_path / "cache"))
+    folder = split_folder("valid_train", data_dir=SHARED)
+    assert folder == tmp_path / "cache" / "alfworld" / "json_2.1.1" / "valid_train"
+    assert len(find_games("valid_train", data_dir=SHARED)) == 200
+    assert [p.name for p in (tmp_path / "cache" / "alfworld").iterdir()] == ["json_2.1.1"]  # no temporary folder left
+
+
+def test_alfworld_data_variable_is_honoured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = split_folder("valid_unseen")
+    (tmp_path / "json_2.1.1").mkdir()
+    (tmp_path / "json_2.1.1" / "valid_unseen").symlink_to(target)
+    monkeypatch.setenv(ALFWORLD_DATA_ENV, str(tmp_path))
+    assert split_folder("valid_unseen") == tmp_path / "json_2.1.1" / "valid_unseen"
+
+
+def test_missing_data_is_one_line_naming_the_path_and_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(DataNotFound) as caught:
+        find_games("valid_unseen", data_dir=tmp_path)
+    message = str(caught.value)
+    assert "\n" not in message and str(tmp_path) in message and "data_dir=" in message and ALFWORLD_DATA_ENV in message
+    (tmp_path / "empty_split" / "some_task" / "trial_1").mkdir(parents=True)
+    with pytest.raises(DataNotFound, match=r"^No playable ALFWorld game under .*empty_split .*scripts/alfworld_generate.py"):
+        find_games(str(tmp_path / "empty_split"))
+    with pytest.raises(DataNotFound, match="neither an ALFWorld split"):
+        find_games("valid_unsen")
+    with pytest.raises(DataNotFound, match="valid_seen"):
+        find_games("valid_seen", data_dir=SHARED)
