@@ -21,6 +21,17 @@ def test_greedy_is_deterministic_and_single_prefill_samples_match_it(llm):
     assert [c.text for c in copies] == [first[0][0].text] * 3
 
 
+def test_several_prompts_with_n_share_one_batch_and_match_greedy(llm):
+    params = SamplingParams(max_tokens=12)
+    prompts = [PROMPT, "The capital of France is"]  # different lengths: the shared prefill is left-padded
+    plain = [c[0].text for c in llm.generate(prompts, params)]
+    both = llm.generate(prompts, params.with_(n=2))
+    assert [[c.text for c in cs] for cs in both] == [[text] * 2 for text in plain]
+    # more rows than batch_size: split into several batches, still n per prompt, in order
+    many = llm.generate(prompts * 3, params.with_(n=3))
+    assert [[c.text for c in cs] for cs in many] == [[text] * 3 for text in plain * 3]
+
+
 def test_sampling_is_repeatable_with_a_seed_and_varied_across_samples(llm):
     params = SamplingParams(n=4, temperature=1.0, max_tokens=10, seed=7)
     a = [c.text for c in llm.generate([PROMPT], params)[0]]
