@@ -158,16 +158,13 @@ class Rollout:
                                 max_tokens=self.config.max_tokens or self.template.max_tokens, stop=self.template.stop,
                                 seed=_seed_of(self.config.seed, self._round, live[0].spec.key))
         texts: list[tuple[str, bool] | BaseException] = [RuntimeError("no completion")] * len(live)
-        singles = [p for p, idx in groups.items() if len(idx) == 1]
+        by_size: dict[int, list[str]] = defaultdict(list)  # prompts with n copies -> one generate(n=n)
+        for prompt, idx in groups.items():
+            by_size[len(idx)].append(prompt)
         try:
-            if singles:
-                for prompt, completions in zip(singles, self.llm.generate(singles, params, adapter=self.adapter)):
-                    c = completions[0]
-                    texts[groups[prompt][0]] = (c.text, c.finish_reason == "stop")
-            for prompt, idx in groups.items():
-                if len(idx) > 1:
-                    completions = self.llm.generate([prompt], params.with_(n=len(idx)), adapter=self.adapter)[0]
-                    for i, c in zip(idx, completions):
+            for n, same in by_size.items():
+                for prompt, completions in zip(same, self.llm.generate(same, params.with_(n=n), adapter=self.adapter)):
+                    for i, c in zip(groups[prompt], completions):
                         texts[i] = (c.text, c.finish_reason == "stop")
         except Exception as exc:  # the model failed for this batch: those episodes end with a typed error
             texts = [t if isinstance(t, tuple) else exc for t in texts]
