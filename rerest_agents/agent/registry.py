@@ -44,6 +44,24 @@ def _gqa() -> AgentTemplate:
                              stop=("```",), max_tokens=256)
 
 
+#: ALFWorld task sentence -> exemplar task type (the goal library's templates, as ReAct maps games to prompts).
+_ALFWORLD_KINDS = (("put two ", "puttwo"), ("find two ", "puttwo"), ("clean", "clean"), ("hot ", "heat"), ("heat ", "heat"),
+                   ("cool", "cool"), ("look at ", "examine"), ("examine ", "examine"))
+
+
+def _alfworld_picker(observation: str) -> tuple[str, tuple[dict, ...]]:
+    data = load_exemplars("alfworld")
+    task = observation.rsplit("Your task is to:", 1)[-1]
+    kind = next((k for needle, k in _ALFWORLD_KINDS if needle in task), "put")
+    return data["instruction"], tuple(e for e in data["exemplars"] if e.get("task_type") == kind)
+
+
+def _alfworld() -> AgentTemplate:
+    data = load_exemplars("alfworld")
+    return AgentTemplate(name="alfworld", style="react", instruction=data["instruction"], exemplars=tuple(data["exemplars"]),
+                         stop=("\nObservation",), exemplar_picker=_alfworld_picker, max_tokens=96)
+
+
 def generic_template() -> AgentTemplate:
     """ReAct with no exemplars: what an env id without a template of its own gets."""
     return AgentTemplate(name="generic", style="react", instruction=GENERIC_INSTRUCTION, stop=("\nObservation",), max_tokens=128)
@@ -56,6 +74,7 @@ _TEMPLATES: dict[str, Callable[[], AgentTemplate]] = {
     "rerest/Layout": _layout,
     "rerest/HotpotQA": _hotpotqa,
     "rerest/GQA": _gqa,
+    "rerest/ALFWorld": _alfworld,
 }
 
 

@@ -72,3 +72,16 @@ def test_same_seed_same_game_other_seed_other_game(engine: GameEngine) -> None:
 def test_planner_validation_finds_a_winning_plan(engine: GameEngine) -> None:
     generated = generate_game("look_at_obj_in_light", seed=3, scenes=[301, 303, 305], planner=True, engine=engine)
     assert generated.game["walkthrough"][-1].startswith("use ")
+
+
+def test_generated_logic_is_the_official_json_2_1_1_logic() -> None:
+    import re
+
+    from rerest_envs.alfworld import find_games
+    from rerest_envs.alfworld.generator.pddl import package_logic
+
+    domain, grammar = package_logic()  # alfworld 0.4's files, brought back to the old grammar
+    official = json.loads(find_games("valid_unseen")[0].game_file.read_text())
+    official_grammar = re.sub(r'"rhs": "Your task is to: [^"]*"', '"rhs": "Your task is to: UNKNOWN GOAL."', official["grammar"])
+    assert domain.split() == official["pddl_domain"].split()
+    assert grammar.split() == official_grammar.split()
