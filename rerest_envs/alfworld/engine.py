@@ -33,7 +33,7 @@ from rerest_envs.errors import DependencyNotInstalled, RerestEnvError
 NOTHING_HAPPENS = "Nothing happens."
 INSTALL_HINT = 'pip install "rerest[alfworld]"  (alfworld>=0.4, which builds fast-downward: needs g++, cmake, make)'
 #: Games whose translation is kept per engine (switching back to one of them skips the translation).
-TRANSLATION_CACHE = 8
+TRANSLATION_CACHE = 32
 
 _PATCH_LOCK = threading.Lock()
 

@@ -206,7 +206,8 @@ class ALFWorldEnv(TextEnv):
             return [], "none"
 
     def expert_plan(self, task_id: str | None = None) -> list[str]:
-        """The expert plan of a game (default: the current one); loads the game if needed."""
+        """The expert plan of a game (default: the current one). A game not played yet is loaded,
+        which resets the env onto it."""
         task_id = task_id or (self._game.task_id if self._game else None)
         if task_id is None:
             raise ValueError("No game chosen: pass task_id= or reset the env first.")

@@ -6,10 +6,12 @@ lists the high-level actions (`GotoLocation loc|0|5|1|60`, `PickupObject Bread|-
 `|` -> `_bar_`, `-` -> `_minus_`, ...). Translating that plan against the game's initial facts gives
 the paper's expert trajectory in a few milliseconds, where fast-downward needs ~1 s per game:
 
-* GotoLocation -> `go to R`, R the receptacle at that location the next action needs;
+* GotoLocation -> `go to R`, R the receptacle the next action needs;
 * PickupObject -> `open R` if R is closed, then `take O from R`;
 * PutObject -> `open R` if needed, then `put O in/on R`;
-* Heat/Cool/CleanObject -> `heat|cool|clean O with R`; ToggleObject -> `use L`.
+* Heat/Cool/CleanObject -> `heat|cool|clean O with R`; ToggleObject -> `use L`;
+* and `go to R` before any of these when R is not where the agent stands (ALFRED reaches some
+  receptacles without a GotoLocation; TextWorld places each at one location).
 
 A plan the translation cannot handle raises `ExpertPlanError`; the env then asks the planner.
 """
@@ -87,30 +89,31 @@ def expert_plan(high_pddl: Sequence[Mapping[str, Any]], facts: Iterable[tuple[st
             continue
         if kind == "GotoLocation":
             target = _goto_target(world, action, actions[i + 1] if i + 1 < len(actions) else {})
-            if world.location.get(target) != world.agent_at:  # already there: TextWorld has no "go to" here
-                commands.append(f"go to {_name(names, target)}")
-                world.agent_at = world.location.get(target, "")
+            commands += _go(world, target, names)
         elif kind == "PickupObject":
             obj = mangle(action["objectId"])
             recep = world.inside.pop(obj, None)
             if recep is None:
                 raise ExpertPlanError(f"PickupObject {action['objectId']}: the object is in no receptacle")
-            commands += _open_if_closed(world, recep, names) + [f"take {_name(names, obj)} from {_name(names, recep)}"]
+            commands += _go(world, recep, names) + _open_if_closed(world, recep, names)
+            commands.append(f"take {_name(names, obj)} from {_name(names, recep)}")
             held = obj
         elif kind == "PutObject":
             recep = mangle(action.get("receptacleObjectId", ""))
             if held is None or recep not in world.rtype:
                 raise ExpertPlanError(f"PutObject into {action.get('receptacleObjectId')!r} with {held!r} in hand")
-            commands += _open_if_closed(world, recep, names) + [f"put {_name(names, held)} in/on {_name(names, recep)}"]
+            commands += _go(world, recep, names) + _open_if_closed(world, recep, names)
+            commands.append(f"put {_name(names, held)} in/on {_name(names, recep)}")
             world.inside[held], held = recep, None
         elif kind in APPLIANCE_ACTIONS:
             verb = APPLIANCE_ACTIONS[kind][0]
             recep = mangle(action["objectId"])
             if held is None:
                 raise ExpertPlanError(f"{kind} with nothing in hand")
-            commands.append(f"{verb} {_name(names, held)} with {_name(names, recep)}")
+            commands += _go(world, recep, names) + [f"{verb} {_name(names, held)} with {_name(names, recep)}"]
         elif kind == "ToggleObject":
-            commands.append(f"use {_name(names, mangle(action['objectId']))}")
+            lamp = mangle(action["objectId"])
+            commands += _go(world, world.inside.get(lamp, ""), names) + [f"use {_name(names, lamp)}"]
         else:
             raise ExpertPlanError(f"high-level action {kind!r} has no translation")
     return commands
@@ -133,6 +136,15 @@ def _goto_target(world: _World, goto: Mapping[str, Any], following: Mapping[str,
     if here:
         return here[0]
     raise ExpertPlanError(f"GotoLocation {goto.get('location')!r}: no receptacle there and no target to infer")
+
+
+def _go(world: _World, recep: str, names: Mapping[str, str]) -> list[str]:
+    """`go to R` unless the agent already stands where R is (ALFRED often acts without moving where
+    TextWorld puts the receptacle elsewhere, and TextWorld has no `go to` for the current place)."""
+    if recep not in world.location or world.location[recep] == world.agent_at:
+        return []
+    world.agent_at = world.location[recep]
+    return [f"go to {_name(names, recep)}"]
 
 
 def _open_if_closed(world: _World, recep: str, names: Mapping[str, str]) -> list[str]:

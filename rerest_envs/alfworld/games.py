@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rerest_envs.alfworld.tasks import parse_task_types, task_type_of_folder
-from rerest_envs.data import cache_root, download_file
+from rerest_envs.data import DATA_DIR_ENV, cache_root, download_file
 from rerest_envs.errors import DataNotFound
 
 TASK = "alfworld"
@@ -140,8 +140,8 @@ def split_folder(split: str | os.PathLike[str], data_dir: str | os.PathLike[str]
     else:
         if os.environ.get(ALFWORLD_DATA_ENV):
             roots.append((f"${ALFWORLD_DATA_ENV}", Path(os.environ[ALFWORLD_DATA_ENV]).expanduser()))
-        if os.environ.get("RERST_DATA_DIR"):
-            roots.append(("$RERST_DATA_DIR", Path(os.environ["RERST_DATA_DIR"]).expanduser() / TASK))
+        if os.environ.get(DATA_DIR_ENV):
+            roots.append((f"${DATA_DIR_ENV}", Path(os.environ[DATA_DIR_ENV]).expanduser() / TASK))
         roots.append(("the user cache", cache_root() / TASK))
     for _, root in roots:
         found = _split_in_root(root, split_str)
