@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import ray
 from rerest_agents.errors import DependencyNotInstalled
 from rerest_agents.llm.base import LLM, Completion, SamplingParams
 from rerest_agents.reflect import ReflectConfig, Reflector
-from rerest_agents.rollout import ExecutorConfig, Rollout, RolloutConfig, make_env, make_executor, sample_specs
+from rerest_agents.rollout import EpisodeSpec, ExecutorConfig, Rollout, RolloutConfig, make_env, make_executor, sample_specs
 from rerest_agents.rollout.executors import EnvFactory
 
 LAYOUT = ("rerest/Layout-v0", {"steps": 2, "prompt_set": "generated-count-spatial"})
@@ -132,9 +133,10 @@ def user_env(tmp_path_factory):
     gymnasium.registry.pop("acme/RayGuess-v0", None)
 
 
-def _play(llm: LLM, config: RolloutConfig, specs, **kwargs) -> tuple[list[str], Rollout]:
+def _play(llm: LLM, config: RolloutConfig, specs: list[EpisodeSpec]) -> tuple[list[str], Rollout]:
+    """Play `specs`; the records as sorted JSON lines, and the rollout (to inspect, then close)."""
     rollout = Rollout(llm, config)
-    records = rollout.run(specs, progress=False, **kwargs)
+    records = rollout.run(specs, progress=False)
     return sorted(t.to_json() for t in records), rollout
 
 
@@ -155,7 +157,7 @@ def test_layout_records_are_equal_under_ray_and_threads_and_actors_are_reused(ra
 
 def test_user_registered_env_runs_in_actors_of_a_cluster_joined_by_address(ray_cluster, user_env):
     """A separate driver joins the running cluster by address and ships the user's package with ray_runtime_env."""
-    module, package = user_env
+    _module, package = user_env
     config = RolloutConfig(env_id="acme/RayGuess-v0", temperature=1.0, width=2)
     specs = sample_specs(["a", "b"], k=2)
     threaded, local = _play(ScriptedLLM(), config, specs)
@@ -165,7 +167,7 @@ def test_user_registered_env_runs_in_actors_of_a_cluster_joined_by_address(ray_c
         address, package = sys.argv[1:3]
         sys.path[:0] = [package.rsplit("/", 1)[0], "."]
         import acme_ray_envs, ray
-        from rerest_agents.rollout import ExecutorConfig, Rollout, RolloutConfig, sample_specs
+        from rerest_agents.rollout import EpisodeSpec, ExecutorConfig, Rollout, RolloutConfig, sample_specs
         from tests.agents.test_rollout_ray import ScriptedLLM
         executor = ExecutorConfig(kind="ray", ray_address=address, ray_runtime_env={"py_modules": [package]})
         rollout = Rollout(ScriptedLLM(), RolloutConfig(env_id="acme/RayGuess-v0", temperature=1.0, width=2, executor=executor))
@@ -209,7 +211,12 @@ def test_an_actor_killed_mid_run_fails_its_episode_only(ray_cluster):
 
     def kill_first_actor(call: int) -> None:  # after the first resets, before the first steps
         if call == 1:
-            ray.kill(holder["rollout"].executor.actors()[0])
+            victim = holder["rollout"].executor.actors()[0]
+            ray.kill(victim)
+            with pytest.raises(ray.exceptions.RayActorError):  # dead before the step is sent (ray.kill is asynchronous)
+                for _ in range(300):
+                    ray.get(victim.__ray_ready__.remote())
+                    time.sleep(0.1)
 
     rollout = holder["rollout"] = Rollout(ScriptedLLM(on_generate=kill_first_actor), config)
     out = rollout.run(specs, progress=False)
