@@ -10,9 +10,9 @@ from rerest_envs.alfworld.feedback import episode_feedback
 from rerest_envs.alfworld.games import ALFWORLD_DATA_ENV, SPLITS, GameRecord, collect_games, find_games
 from rerest_envs.alfworld.grammar import to_old_grammar
 from rerest_envs.alfworld.planner import plan_game
-from rerest_envs.alfworld.tasks import SHORT_NAMES, TASK_TYPES, parse_task_types, short_name
+from rerest_envs.alfworld.tasks import SHORT_NAMES, TASK_TYPES, parse_task_types, short_name, success_by_type
 
 __all__ = ["ALFWORLD_DATA_ENV", "SHORT_NAMES", "SPLITS", "TASK_TYPES", "ALFWorldEnv", "EngineState", "ExpertPlanError",
            "GameCheck", "GameEngine", "GameError", "GameRecord", "check_games", "check_split", "collect_games",
            "episode_feedback", "expert_plan", "find_games", "normalize_command", "parse_task_types", "plan_game",
-           "short_name", "to_old_grammar"]
+           "short_name", "success_by_type", "to_old_grammar"]

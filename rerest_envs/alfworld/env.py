@@ -75,7 +75,8 @@ class ALFWorldEnv(TextEnv):
 
     ## Information
     At reset and every step: `task_id`, `task_type` (short name: `pick_and_place`, `clean`, `heat`,
-    `cool`, `look_at_obj_in_light`, `pick_two`), `task` (the task sentence), `admissible_actions`
+    `cool`, `look_at_obj_in_light`, `pick_two`; `rerest_envs.alfworld.success_by_type` turns
+    `(task_type, success)` pairs into the per-type table ALFWorld papers report), `task` (the task sentence), `admissible_actions`
     (sorted list), `won`, `steps`, `game_file`, and `engine_error` when the engine failed. `feedback`:
     - `success`: True once won; False if the engine failed; None while the episode runs (a truncated
       episode ends with None: not won).

@@ -70,3 +70,22 @@ def task_type_of_folder(folder_name: str) -> str | None:
     """The task type a json_2.1.1 task folder name starts with (`pick_heat_then_place_in_recep-Egg-...`)."""
     head = folder_name.split("-", 1)[0]
     return head if head in TASK_TYPES else None
+
+
+def success_by_type(results: Iterable[tuple[str, bool]]) -> dict[str, float]:
+    """Success rate per task type, as ALFWorld papers report it: `{short name: rate, ..., "all": rate}`.
+
+    Args:
+        results: `(task_type, success)` pairs; any accepted spelling of the type (e.g.
+            `info["task_type"]` or `feedback.details["task_type"]`).
+    """
+    counts: dict[str, list[int]] = {}
+    for task_type, success in results:
+        won_total = counts.setdefault(short_name(task_type), [0, 0])
+        won_total[0] += bool(success)
+        won_total[1] += 1
+    rates = {short: counts[short][0] / counts[short][1] for short in SHORT_NAMES if short in counts}
+    total = sum(n for _, n in counts.values())
+    if total:
+        rates["all"] = sum(w for w, _ in counts.values()) / total
+    return rates

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rerest_envs.alfworld import SHORT_NAMES, find_games, parse_task_types, short_name
+from rerest_envs.alfworld import SHORT_NAMES, find_games, parse_task_types, short_name, success_by_type
 from rerest_envs.alfworld.games import ALFWORLD_DATA_ENV, split_folder
 from rerest_envs.errors import DataNotFound
 
@@ -30,6 +30,8 @@ def test_task_type_spellings() -> None:
         "pick_and_place_simple", "look_at_obj_in_light", "pick_heat_then_place_in_recep", "pick_cool_then_place_in_recep")
     with pytest.raises(ValueError, match=r"Unknown ALFWorld task type 'heet' \(did you mean 'heat'\?\)"):
         parse_task_types("heet")
+    rates = success_by_type([("heat", True), ("pick_heat_then_place_in_recep", False), ("put", True), ("cool", False)])
+    assert rates == {"pick_and_place": 1.0, "heat": 0.5, "cool": 0.0, "all": 0.5} and list(rates)[0] == "pick_and_place"
 
 
 def test_archives_are_unpacked_once_into_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -85,3 +85,24 @@ def test_generated_logic_is_the_official_json_2_1_1_logic() -> None:
     official_grammar = re.sub(r'"rhs": "Your task is to: [^"]*"', '"rhs": "Your task is to: UNKNOWN GOAL."', official["grammar"])
     assert domain.split() == official["pddl_domain"].split()
     assert grammar.split() == official_grammar.split()
+
+
+def test_alfworld_itself_plays_the_generated_split(generated_split: Path) -> None:
+    import alfworld
+    from alfworld.agents.environment.alfred_tw_env import AlfredTWEnv
+
+    logic = Path(alfworld.__file__).parent / "data"
+    config = {"dataset": {"data_path": str(generated_split), "eval_id_data_path": "", "eval_ood_data_path": "",
+                          "num_train_games": -1, "num_eval_games": -1},
+              "logic": {"domain": str(logic / "alfred.pddl"), "grammar": str(logic / "alfred.twl2")},
+              "env": {"type": "AlfredTWEnv", "regen_game_files": False, "domain_randomization": False, "task_types": [1, 2, 3, 4, 5, 6],
+                      "expert_timeout_steps": 150, "expert_type": "handcoded", "goal_desc_human_anns_prob": 0.0},
+              "general": {"training_method": "dagger"}, "dagger": {"training": {"max_nb_steps_per_episode": 50}}}
+    alfred = AlfredTWEnv(config, train_eval="train")
+    assert len(alfred.game_files) == len(TASK_TYPES)  # its own collect_game_files keeps every generated game
+    env = alfred.init_env(batch_size=1)
+    try:
+        obs, info = env.reset()
+        assert "Your task is to: " in obs[0] and any(c.startswith("go to ") for c in info["admissible_commands"][0])
+    finally:
+        env.close()
