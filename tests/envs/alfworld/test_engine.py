@@ -53,7 +53,7 @@ def test_bad_pddl_raises_one_line_game_error_and_the_engine_goes_on() -> None:
 def test_unsolvable_goal_gives_no_plan_instead_of_a_crash() -> None:
     game = _unsolvable(_game(GAME_PER_TYPE["cool"]))
     try:  # the in-process planner would search this kitchen for minutes and gigabytes
-        assert plan_game(game, name="unsolvable", timeout=15) == []
+        assert plan_game(game, name="unsolvable", timeout=8) == []
     except GameError as e:
         assert "\n" not in str(e) and "unsolvable" in str(e)
     engine = GameEngine()
