@@ -148,7 +148,7 @@ def split_folder(split: str | os.PathLike[str], data_dir: str | os.PathLike[str]
         if found is not None:
             return found
     looked = "; ".join(f"{name} {root}" for name, root in roots)
-    if data_dir is None and download and split_str != "valid_seen":
+    if data_dir is None and download:
         return _download_split(split_str, looked)
     raise DataNotFound(f"ALFWorld split {split_str!r} not found (looked in {looked}): pass data_dir= or set "
                        f"${ALFWORLD_DATA_ENV} to a folder holding {DATA_VERSION}/{split_str}/ or {DATA_VERSION}_{split_str}.tar.xz"

@@ -23,6 +23,7 @@ _ARRIVE_NEW, _ARRIVE_OLD = '"rhs": "You arrive at {r.name}. ', '"rhs": "You arri
 _HELP_ACTION = re.compile(r"\naction help \{.*?\n\}\n", re.S)
 #: `(:action help ...)` in the PDDL domain (its block ends at the next action or the domain's end).
 _HELP_DOMAIN = re.compile(r"\(:action help\b.*?\n\s*\)\s*\n\s*\)\s*\n", re.S)
+_MOVE_COMMAND = re.compile(r"^move (.+) to (.+)$")
 TASK_LINE = re.compile(r'"rhs": "Your task is to: ([^"]*)"')
 
 
@@ -41,7 +42,10 @@ def to_old_grammar(game: dict[str, Any]) -> dict[str, Any]:
     domain = _HELP_DOMAIN.sub("\n", game["pddl_domain"]).replace(";(receptacleType ?r SinkType)", "(receptacleType ?r SinkType)")
     if "(:action help" in domain:  # keep the pair consistent: a domain action without grammar breaks the engine
         domain = game["pddl_domain"]
-    return {**game, "grammar": grammar, "pddl_domain": domain}
+    walkthrough = game.get("walkthrough")
+    if isinstance(walkthrough, list):  # a 0.4 walkthrough says `move X to Y` too
+        walkthrough = [_MOVE_COMMAND.sub(r"put \1 in/on \2", str(c)) for c in walkthrough]
+    return {**game, "grammar": grammar, "pddl_domain": domain, "walkthrough": walkthrough}
 
 
 def task_sentence(game: dict[str, Any]) -> str:

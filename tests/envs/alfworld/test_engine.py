@@ -79,6 +79,8 @@ def test_old_grammar_conversion_of_alfworld_04_logic() -> None:
     assert 'template :: "put {o} in/on {r}"' in old["grammar"] and "move {o} to {r}" not in old["grammar"]
     assert "action help" not in old["grammar"] and "(:action help" not in old["pddl_domain"]
     assert to_old_grammar(old) is old  # json_2.1.1 games are left alone
+    assert to_old_grammar({**new, "walkthrough": ["go to desk 1", "move pen 1 to desk 1"]})["walkthrough"] == [
+        "go to desk 1", "put pen 1 in/on desk 1"]
     game = _game(GAME_PER_TYPE["heat"])
     assert to_old_grammar(game) is game
 
