@@ -78,6 +78,9 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     sample: SampleConfig = field(default_factory=SampleConfig)
     reflect: ReflectConfig = field(default_factory=ReflectConfig)
+    #: After training the reflector, reflect again with it on the failures not yet repaired (the
+    #: paper's optional step); its verified repairs join D_R and the DPO pairs.
+    reflect_with_trained: bool = False
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=2.0, max_length=384, per_device_batch_size=4,
                                                                     grad_accumulation=1, learning_rate=3e-4))
     eval: EvalConfig = field(default_factory=EvalConfig)

@@ -5,7 +5,9 @@ failures go to the reflector with the env's feedback, and its repairs are replay
 the env (3); D_M (successes), D_R (verified repairs), the reflector set and DPO pairs are built; the
 reflector is trained first (4), then the agent: on D_M alone (self-training baseline) and on
 D_M + D_R (Re-ReST) (5); at the end each variant is evaluated alone on the test split, greedy (6).
-Every stage is named in `stages.json` and skipped once done, so a killed run resumes.
+With `reflect_with_trained`, the trained reflector then reflects again on what is still unrepaired
+(the paper's optional step). Every stage is named in `stages.json` and skipped once done, so a
+killed run resumes.
 """
 
 from __future__ import annotations
@@ -92,8 +94,10 @@ class Pipeline:
 
     def _adapter(self, name: str) -> str | None:
         """Register a trained adapter with the LLM (None when that stage trained nothing)."""
-        path = self.dir.adapter(name)
-        if not (path / "adapter_config.json").exists():
+        from rerest_agents.train import adapter_dir, is_trained
+
+        path = adapter_dir(self.dir.adapter(name))  # train_sft/train_dpo put it under <output_dir>/adapter
+        if not is_trained(self.dir.adapter(name)):
             return None
         key = f"{self.dir.root.name}-{name}"
         if key not in self.llm.adapters:
@@ -147,32 +151,47 @@ class Pipeline:
             records = read_records(sampled_path)
             self.dir.metric("sample/success_rate", sum(t.success for t in records) / max(1, len(records)), stage="sample" + s, round=r)
 
-        def reflect() -> None:  # (3) repairs of the failures, replayed in the env
-            failures = [t for t in read_records(sampled_path) if not t.success]
+        def reflect(path: Path, adapter: str | None, stage: str, skip_repaired_in: tuple[Path, ...] = ()) -> None:
+            """(3) repairs of the failures (but those `skip_repaired_in` already repaired), replayed in the env."""
+            repaired = {t.parent for t in _read_all(*skip_repaired_in) if t.success}
+            failures = [t for t in read_records(sampled_path) if not t.success and t.key not in repaired]
             reflector = Reflector(self.llm, self._rollout_config("train"), c.reflect, template=self.template,
-                                  adapter=reflector_adapter, config_hash=self.hash)
-            with RecordWriter(repaired_path) as writer:
+                                  adapter=adapter, config_hash=self.hash)
+            with RecordWriter(path) as writer:
                 reflector.repair(failures, writer, progress=self.progress)
             reflector.close()
-            repairs = read_records(repaired_path)
+            repairs = read_records(path)
             verified = sum(t.success for t in repairs)
-            self.dir.metric("reflect/verified_repairs", verified, stage="reflect" + s, round=r)
-            self.dir.metric("reflect/repair_rate", verified / max(1, len(failures)), stage="reflect" + s, round=r)
+            self.dir.metric(f"{stage}/verified_repairs", verified, stage=stage + s, round=r)
+            self.dir.metric(f"{stage}/repair_rate", verified / max(1, len(failures)), stage=stage + s, round=r)
 
         def build_data() -> None:  # D_M, D_M + D_R, the reflector's set, DPO pairs
-            sampled, repairs = read_records(sampled_path), read_records(repaired_path)
+            sampled, repairs = read_records(sampled_path), _read_all(repaired_path, trained_path)
             dm = agent_sft(sampled, self.template, few_shot=c.few_shot)
             dmdr = dm + agent_sft([t for t in repairs if t.success], self.template, few_shot=c.few_shot)
             write_jsonl(self.dir.data("agent_dm" + s), dm)
             write_jsonl(self.dir.data("agent_dmdr" + s), dmdr)
-            write_jsonl(self.dir.data("reflector" + s), reflector_sft(sampled + repairs, self.template, c.reflect, few_shot=c.few_shot))
+            if not trained_path.exists():  # the reflector learns from the untrained reflector's repairs only
+                write_jsonl(self.dir.data("reflector" + s), reflector_sft(sampled + repairs, self.template, c.reflect, few_shot=c.few_shot))
             write_jsonl(self.dir.data("dpo" + s), dpo_pairs(sampled + repairs, self.template, few_shot=c.few_shot))
             self.dir.metric("data/dm_size", len(dm), stage="build_data" + s, round=r)
             self.dir.metric("data/dr_size", len(dmdr) - len(dm), stage="build_data" + s, round=r)
 
-        for name, body in (("sample", sample), ("reflect", reflect), ("build_data", build_data)):
-            self._stage(name + s, body)
+        trained_path = self.dir.records("repaired-trained" + s)
+        self._stage("sample" + s, sample)
+        self._stage("reflect" + s, lambda: reflect(repaired_path, reflector_adapter, "reflect"))
+        self._stage("build_data" + s, build_data)
         self._stage("train_reflector" + s, lambda: self._train("reflector" + s, "reflector" + s, reflector_adapter))
+        if c.reflect_with_trained:
+            def reflect_trained() -> str | None:
+                trained = self._adapter("reflector" + s)
+                if trained is None:
+                    return "the reflector was not trained (no reflector data): nothing new to reflect with"
+                reflect(trained_path, trained, "reflect_trained", (repaired_path,))
+                build_data()
+                return None
+
+            self._stage("reflect_trained" + s, reflect_trained)
         self._stage("train_agent_selftrain" + s, lambda: self._train("agent_dm" + s, "agent-selftrain" + s, agent_adapter))
         self._stage("train_agent_rerest" + s, lambda: self._train("agent_dmdr" + s, "agent-rerest" + s, agent_adapter))
         if c.eval.dpo:
@@ -211,6 +230,11 @@ class Pipeline:
             self.dir.metric("eval/score", sum(t.score for t in records) / n, stage=f"eval_{variant}", round=rounds, variant=variant)
 
         self._stage(f"eval_{variant}", body)
+
+
+def _read_all(*paths: Path) -> list[Any]:
+    """The records of every file that exists, in order."""
+    return [t for path in paths if path.exists() for t in read_records(path)]
 
 
 def _suffix(round_: int) -> str:

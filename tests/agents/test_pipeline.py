@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import gymnasium
 import pytest
 
 from rerest_agents.errors import ConfigError
@@ -46,3 +47,59 @@ def test_tiny_run_end_to_end_and_resume(tmp_path, llm):
     Pipeline(config, tmp_path, llm=llm, progress=False).run()
     assert (tmp_path / "metrics.jsonl").read_text() == before
     assert RunDir(tmp_path).done("eval_rerest")
+
+
+
+class ParityEnv(gymnasium.Env):
+    """A user env the base model passes about half the time: answers of even length win."""
+
+    metadata = {"render_modes": []}
+    observation_space = action_space = gymnasium.spaces.Text(200)
+
+    def __init__(self, split: str = "train"):
+        self.task_ids = [f"{split}-{i}" for i in range(3)]
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return f"Task {(options or {}).get('task_id')}: name one fruit.", {}
+
+    def step(self, action):
+        n = len(action.strip())
+        won = n > 0 and n % 2 == 0
+        message = "" if won else f"Your answer has {n} characters; an even number is needed."
+        return ("correct" if won else "wrong"), float(won), True, False, {"feedback": {"success": won, "message": message}}
+
+
+@pytest.mark.slow
+def test_two_rounds_with_dpo_and_the_trained_reflector(tmp_path, llm):
+    if "acme/Parity-v0" not in gymnasium.registry:
+        gymnasium.register("acme/Parity-v0", entry_point=ParityEnv)
+    config = load_config(overrides={
+        "env_id": "acme/Parity-v0", "train_env_kwargs": {"split": "train"}, "test_env_kwargs": {"split": "test"},
+        "sample.num_tasks": 2, "sample.k": 2, "eval.num_tasks": 1, "eval.dpo": True, "reflect_with_trained": True,
+        "rounds": 2, "train.max_steps": 1, "train.max_length": 160, "reflect.reflection_tokens": 12,
+        "sample.max_tokens": 8, "eval.max_tokens": 8})
+    result = Pipeline(config, tmp_path, llm=llm, progress=False).run()
+    stages = json.loads((tmp_path / "stages.json").read_text())
+    rounds = ("", "-r2")
+    for s in rounds:
+        for stage in ("sample", "reflect", "build_data", "train_reflector", "reflect_trained", "train_agent_selftrain",
+                      "train_agent_rerest", "train_agent_dpo"):
+            assert stages[stage + s]["status"] in ("done", "skipped"), stage + s
+        assert len((tmp_path / "records" / f"sampled{s}.jsonl").read_text().splitlines()) == 4
+    assert set(result.success) == {"base", "selftrain", "rerest", "dpo"}
+    # every stage that had data trained an adapter; every skipped one says its data set was empty
+    for s in rounds:
+        for stage, data, adapter in (("train_agent_selftrain", "agent_dm", "agent-selftrain"),
+                                     ("train_agent_rerest", "agent_dmdr", "agent-rerest"),
+                                     ("train_agent_dpo", "dpo", "agent-dpo"), ("train_reflector", "reflector", "reflector")):
+            rows = (tmp_path / "data" / f"{data}{s}.jsonl").read_text().splitlines()
+            trained = (tmp_path / "adapters" / f"{adapter}{s}" / "adapter" / "adapter_config.json").exists()
+            assert trained == bool(rows), (stage + s, len(rows))
+            assert (stages[stage + s]["status"] == "done") == bool(rows)
+    # round 2 samples with the round-1 Re-ReST agent (when it was trained)
+    second = [json.loads(line) for line in (tmp_path / "records" / "sampled-r2.jsonl").read_text().splitlines()]
+    if (tmp_path / "adapters" / "agent-rerest" / "adapter").exists():
+        assert {r["adapter"] for r in second} == {f"{tmp_path.name}-agent-rerest"}
+    metrics = {m["name"] for m in map(json.loads, (tmp_path / "metrics.jsonl").read_text().splitlines())}
+    assert {"reflect/repair_rate", "data/dr_size", "eval/success_rate"} <= metrics
