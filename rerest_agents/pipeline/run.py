@@ -84,21 +84,20 @@ class Pipeline:
 
     def _rollout_config(self, split: str) -> RolloutConfig:
         c = self.config
-        if split == "train":
-            return RolloutConfig(env_id=c.env_id, env_kwargs=c.train_env_kwargs, temperature=c.sample.temperature,
-                                 max_tokens=c.sample.max_tokens, seed=c.seed, few_shot=c.few_shot, width=c.sample.width,
-                                 executor=c.executor)
-        return RolloutConfig(env_id=c.env_id, env_kwargs=c.test_env_kwargs, temperature=c.eval.temperature,
-                             max_tokens=c.eval.max_tokens, seed=c.seed, few_shot=c.few_shot, width=c.sample.width,
-                             executor=c.executor)
+        train = split == "train"
+        return RolloutConfig(env_id=c.env_id, env_kwargs=c.train_env_kwargs if train else c.test_env_kwargs,
+                             temperature=c.sample.temperature if train else c.eval.temperature,
+                             max_tokens=c.sample.max_tokens if train else c.eval.max_tokens, seed=c.seed,
+                             few_shot=c.few_shot, width=c.sample.width, executor=c.executor)
 
     def _adapter(self, name: str) -> str | None:
         """Register a trained adapter with the LLM (None when that stage trained nothing)."""
         from rerest_agents.train import adapter_dir, is_trained
 
-        path = adapter_dir(self.dir.adapter(name))  # train_sft/train_dpo put it under <output_dir>/adapter
-        if not is_trained(self.dir.adapter(name)):
+        output_dir = self.dir.adapter(name)  # train_sft/train_dpo put the adapter in <output_dir>/adapter
+        if not is_trained(output_dir):
             return None
+        path = adapter_dir(output_dir)
         key = f"{self.dir.root.name}-{name}"
         if key not in self.llm.adapters:
             self.llm.add_adapter(key, str(path))
