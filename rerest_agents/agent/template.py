@@ -41,13 +41,18 @@ class AgentTemplate:
         style: `single` or `react` (see module docstring).
         instruction: First paragraph of every prompt.
         exemplars: Few-shot episodes: dicts with `observation` and `steps` ([{text, observation}]).
-        answer_marker: `single` style: text between the observation and the answer.
+        answer_marker: `single` style: text between the observation and the answer. A trailing space
+            ("Answer: ") is written in the exemplars but left to the model in the open prompt: the
+            SentencePiece tokenizers of small models merge a word with the space before it ("▁apple"),
+            so a prompt that ends in a space asks for a rare split and hurts.
         answer_prefix: `single` style: text the prompt already opens the answer with (e.g. "```python\\n");
             it is part of the action.
         stop: Stop strings for generation.
         answer_suffix: Appended to the action when generation stopped at a stop string (e.g. a closing fence).
         exemplar_picker: Optional: choose the exemplar family from the observation (two-step layouts).
         max_tokens: Default completion length per turn.
+        reflection_exemplars: Few-shot reflections for the reflector's prompt: dicts with `task`,
+            `attempt`, `feedback` and `reflection` (a base model shown none writes generic prose).
     """
 
     name: str
@@ -60,6 +65,7 @@ class AgentTemplate:
     stop: tuple[str, ...] = ()
     exemplar_picker: Callable[[str], tuple[str, tuple[dict[str, Any], ...]]] | None = field(default=None, compare=False)
     max_tokens: int = 256
+    reflection_exemplars: tuple[dict[str, str], ...] = ()
 
     # -- prompts ------------------------------------------------------------------------------------
     def prompt(self, observation: str, steps: Sequence[Step] = (), *, few_shot: bool = True, context: str = "") -> str:
@@ -86,7 +92,7 @@ class AgentTemplate:
         if self.style == "single":
             if done:
                 return f"{observation.strip()}\n{self.answer_marker}{steps[0].text.strip()}"
-            return f"{observation.strip()}\n{self.answer_marker}{self.answer_prefix}"
+            return f"{observation.strip()}\n{(self.answer_marker + self.answer_prefix).rstrip(' ')}"
         lines = [observation.strip()]
         for i, step in enumerate(steps, start=1):
             lines.append(f"Thought {i}: {step.text.strip()}")
@@ -106,7 +112,7 @@ class AgentTemplate:
         """
         if self.style == "single":
             suffix = self.answer_suffix if stopped else ""
-            return text, f"{self.answer_prefix}{text}{suffix}"
+            return text, f"{self.answer_prefix.rstrip(' ')}{text}{suffix}"
         lines = text.split("\n")
         for i, line in enumerate(lines):
             match = _ACTION_LINE.search(line)
@@ -123,4 +129,5 @@ class AgentTemplate:
 def exemplar_template(name: str, family: str, style: Style, **kwargs: Any) -> AgentTemplate:
     """An `AgentTemplate` whose instruction and exemplars come from `prompts/<family>.json`."""
     data = load_exemplars(family)
-    return AgentTemplate(name=name, style=style, instruction=data["instruction"], exemplars=tuple(data["exemplars"]), **kwargs)
+    return AgentTemplate(name=name, style=style, instruction=data["instruction"], exemplars=tuple(data["exemplars"]),
+                         reflection_exemplars=tuple(data.get("reflections", ())), **kwargs)

@@ -54,3 +54,29 @@ def test_two_step_layout_observations_pick_their_exemplars():
     template = template_for("rerest/Layout-v0")
     assert "(2)" in template.prompt("Instruction: Given an image caption, determine objects and their counts.\nCaption: two cats")
     assert "[(" in template.prompt("Instruction: Given an image caption, determine the objects and the coordinates of the objects.\nCaption: x")
+
+
+def test_a_markers_trailing_space_is_left_to_the_model():
+    template = template_for("rerest/Layout-v0")
+    caption = "Instruction: Given an image caption, determine the objects and the coordinates of the objects.\nCaption: a cat"
+    prompt = template.prompt(caption)
+    assert prompt.endswith("Caption: a cat\nAnswer:")
+    assert "\nAnswer: cat [(5, 45, 40, 85)]" in prompt  # exemplars keep the space
+    assert template.parse(" cat [(1, 2, 30, 40)]") == (" cat [(1, 2, 30, 40)]", " cat [(1, 2, 30, 40)]")
+
+
+def test_reflection_prompts_show_the_templates_example_reflections():
+    from rerest_agents.reflect.reflector import REFLECTION_LEAD, ReflectConfig, reflection_prompt
+    from rerest_agents.rollout.records import Trajectory
+
+    failed = Trajectory.from_dict({"key": "sampled/t/0", "env_id": "rerest/Layout-v0", "task_id": "t", "observation": "Caption: 2 owls",
+                                   "steps": [{"model_text": " owl [(1, 1, 9, 9)]", "action": " owl [(1, 1, 9, 9)]",
+                                              "observation": "", "reward": 0.0}],
+                                   "feedback": {"message": "- the prompt asks for 2 owls, the layout has 1"}})
+    layout = template_for("rerest/Layout-v0")
+    prompt = reflection_prompt(failed, layout, ReflectConfig())
+    assert layout.reflection_exemplars and prompt.count(REFLECTION_LEAD) == len(layout.reflection_exemplars) + 1
+    assert prompt.endswith("Caption: 2 owls\n\nPrevious attempt:\nowl [(1, 1, 9, 9)]\n\n"
+                           "Feedback:\n- the prompt asks for 2 owls, the layout has 1\n\nReflection:")
+    bare = reflection_prompt(failed, AgentTemplate(name="x", style="single", instruction="Do it."), ReflectConfig())
+    assert bare.count(REFLECTION_LEAD) == 1
