@@ -14,9 +14,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tqdm.auto import tqdm
+
 from rerest_agents.agent import AgentTemplate, template_for
 from rerest_agents.llm.base import LLM, SamplingParams
-from rerest_agents.rollout.engine import EpisodeSpec, Rollout, RolloutConfig
+from rerest_agents.rollout.engine import EpisodeSpec, Rollout, RolloutConfig, seed_of
 from rerest_agents.rollout.records import RecordWriter, Trajectory
 
 REFLECTION_INSTRUCTION = ("You will be given a task, a previous attempt at it that failed, and feedback on that attempt. "
@@ -69,8 +71,12 @@ def failure_context(trajectory: Trajectory, template: AgentTemplate, config: Ref
 
 
 def reflection_prompt(trajectory: Trajectory, template: AgentTemplate, config: ReflectConfig) -> str:
-    """Prompt that asks for the reflection on one failed trajectory."""
-    return f"{REFLECTION_INSTRUCTION}\n\n{failure_context(trajectory, template, config)}\n\n{REFLECTION_LEAD}"
+    """Prompt that asks for the reflection on one failed trajectory (after the template's examples, if any)."""
+    examples = [f"Task:\n{ex['task'].strip()}\n\nPrevious attempt:\n{ex['attempt'].strip()}\n\n"
+                f"Feedback:\n{ex['feedback'].strip()}\n\n{REFLECTION_LEAD} {ex['reflection'].strip()}"
+                for ex in template.reflection_exemplars]
+    return "\n\n".join([REFLECTION_INSTRUCTION, *examples,
+                         f"{failure_context(trajectory, template, config)}\n\n{REFLECTION_LEAD}"])
 
 
 def repair_context(trajectory: Trajectory, template: AgentTemplate, config: ReflectConfig, reflection: str) -> str:
@@ -91,19 +97,34 @@ class Reflector:
 
     def reflect(self, failures: Sequence[Trajectory]) -> list[str]:
         """One reflection per failed trajectory (batched generation)."""
+        if not failures:
+            return []
         prompts = [reflection_prompt(t, self.template, self.config) for t in failures]
         params = SamplingParams(temperature=self.config.temperature, max_tokens=self.config.reflection_tokens,
-                                stop=("\n\n", "\nTask:", "\nPrevious attempt:"), seed=self.rollout.config.seed)
-        return [c[0].text.strip() for c in self.llm.generate(prompts, params, adapter=self.adapter)] if prompts else []
+                                stop=("\n\n", "\nTask:", "\nPrevious attempt:"),
+                                seed=seed_of(self.rollout.config.seed, "reflect", failures[0].key))
+        return [c[0].text.strip() for c in self.llm.generate(prompts, params, adapter=self.adapter)]
 
-    def repair(self, failures: Sequence[Trajectory], writer: RecordWriter | None = None, *, progress: bool = True) -> list[Trajectory]:
-        """Reflect on each failure not yet repaired in `writer`, play the new attempts, record them."""
+    def repair(self, failures: Sequence[Trajectory], writer: RecordWriter | None = None, *, progress: bool = True,
+               chunk: int | None = None) -> list[Trajectory]:
+        """Reflect on each failure not yet repaired in `writer`, play the new attempts, record them.
+
+        Works through the failures `chunk` at a time (default: the rollout width), reflecting and then
+        playing each chunk, so a run killed here loses at most one chunk's reflections.
+        """
         todo = [t for t in failures if not t.success and (writer is None or f"repaired/{t.key}" not in writer.done)]
-        reflections = self.reflect(todo)
-        specs = [EpisodeSpec(key=f"repaired/{t.key}", task_id=t.task_id, sample_index=t.sample_index, seed=t.seed,
-                             origin="repaired", parent=t.key, reflection=r, context=repair_context(t, self.template, self.config, r))
-                 for t, r in zip(todo, reflections)]
-        return self.rollout.run(specs, writer, progress=progress, desc="repairs")
+        chunk = chunk or self.rollout.config.width
+        repaired: list[Trajectory] = []
+        with tqdm(total=len(todo), desc="repairs", disable=not progress, leave=False) as bar:
+            for start in range(0, len(todo), chunk):
+                part = todo[start:start + chunk]
+                specs = [EpisodeSpec(key=f"repaired/{t.key}", task_id=t.task_id, sample_index=t.sample_index, seed=t.seed,
+                                     origin="repaired", parent=t.key, reflection=r,
+                                     context=repair_context(t, self.template, self.config, r))
+                         for t, r in zip(part, self.reflect(part))]
+                repaired += self.rollout.run(specs, writer, progress=False)
+                bar.update(len(part))
+        return repaired
 
     def close(self) -> None:
         self.rollout.close()

@@ -94,7 +94,8 @@ class _Live:
     steps: list[StepRecord] = field(default_factory=list)
 
 
-def _seed_of(*parts: Any) -> int:
+def seed_of(*parts: Any) -> int:
+    """A 32-bit seed that depends only on `parts` (stable across runs and processes, unlike hash())."""
     return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:4], "little")
 
 
@@ -156,7 +157,7 @@ class Rollout:
             groups[prompt].append(i)
         params = SamplingParams(temperature=self.config.temperature, top_p=self.config.top_p,
                                 max_tokens=self.config.max_tokens or self.template.max_tokens, stop=self.template.stop,
-                                seed=_seed_of(self.config.seed, self._round, live[0].spec.key))
+                                seed=seed_of(self.config.seed, self._round, live[0].spec.key))
         texts: list[tuple[str, bool] | BaseException] = [RuntimeError("no completion")] * len(live)
         by_size: dict[int, list[str]] = defaultdict(list)  # prompts with n copies -> one generate(n=n)
         for prompt, idx in groups.items():
@@ -213,5 +214,5 @@ def _error(where: str, exc: BaseException) -> dict[str, str]:
 
 def sample_specs(task_ids: Sequence[str], k: int, *, seed: int = 0) -> list[EpisodeSpec]:
     """k sampled episodes per task, keyed `sampled/<task>/<i>`."""
-    return [EpisodeSpec(key=f"sampled/{t}/{i}", task_id=str(t), sample_index=i, seed=_seed_of(seed, t, i))
+    return [EpisodeSpec(key=f"sampled/{t}/{i}", task_id=str(t), sample_index=i, seed=seed_of(seed, t, i))
             for t in task_ids for i in range(k)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gymnasium
 import pytest
 
+from rerest_agents.llm.base import LLM
 from rerest_agents.reflect import ReflectConfig, Reflector
 from rerest_agents.rollout import RecordWriter, Rollout, RolloutConfig, read_records, sample_specs
 
@@ -54,6 +55,49 @@ def test_reflector_repairs_are_replayed_and_verified_in_the_env(llm, tmp_path):
         assert isinstance(repair.success, bool) and repair.feedback["message"] is not None  # verdict from the env itself
     reflector.close()
     rollout.close()
+
+
+class _KilledHere(Exception):
+    pass
+
+
+class _DiesAfter(LLM):
+    """The real model, until its `calls`-th generate call, which fails as if the process were killed."""
+
+    def __init__(self, llm: LLM, calls: int) -> None:
+        self.llm, self.left = llm, calls
+        self.backend, self.model_name = llm.backend, llm.model_name
+
+    def _generate(self, prompts, params, adapter):
+        self.left -= 1
+        if self.left <= 0:
+            raise _KilledHere
+        return self.llm.generate(prompts, params, adapter=adapter)
+
+
+def test_reflector_records_each_chunk_before_reflecting_on_the_next(llm, tmp_path):
+    config = RolloutConfig(env_id="rerest/Layout-v0", env_kwargs={"steps": 1, "prompt_set": "generated-count"},
+                           temperature=1.0, max_tokens=32, width=4)
+    env = gymnasium.make("rerest/Layout-v0", steps=1, prompt_set="generated-count")
+    tasks = list(env.unwrapped.task_ids[2:4])
+    env.close()
+    rollout = Rollout(llm, config)
+    failures = [t for t in rollout.run(sample_specs(tasks, k=2), progress=False) if not t.success]
+    rollout.close()
+    assert len(failures) >= 2, "the base model solved the layouts: pick harder tasks"
+    path = tmp_path / "repaired.jsonl"
+    # chunk 1: reflect (call 1), replay (call 2); chunk 2: reflect (call 3) dies
+    dying = Reflector(_DiesAfter(llm, calls=3), config, ReflectConfig(reflection_tokens=16))
+    with RecordWriter(path) as writer, pytest.raises(_KilledHere):
+        dying.repair(failures, writer, progress=False, chunk=1)
+    dying.close()
+    assert [r.key for r in read_records(path)] == [f"repaired/{failures[0].key}"]
+    resumed = Reflector(llm, config, ReflectConfig(reflection_tokens=16))
+    with RecordWriter(path) as writer:
+        rest = resumed.repair(failures, writer, progress=False, chunk=1)
+    resumed.close()
+    assert [t.parent for t in rest] == [t.key for t in failures[1:]]
+    assert sorted(r.key for r in read_records(path)) == sorted(f"repaired/{t.key}" for t in failures)
 
 
 class GuessEnv(gymnasium.Env):
