@@ -10,6 +10,9 @@ from pathlib import Path
 
 import typer
 
+#: Below this many agent training examples the CLI warns that the comparison is mostly noise.
+FEW_EXAMPLES = 32
+
 app = typer.Typer(help="Re-ReST: reflection-reinforced self-training for language agents.", no_args_is_help=True,
                   add_completion=False)
 
@@ -65,7 +68,11 @@ def run(config: Path = typer.Argument(None, help="YAML run config (default: the 
     for variant, rate in result.success.items():
         note = "  (not trained: no training data; untrained model)" if variant in untrained else ""
         typer.echo(f"  {variant:<16}{rate:>9.3f}{result.score[variant]:>9.3f}{note}")
-    typer.echo(f"  |D_M| = {result.sizes.get('agent_dm', 0)}, |D_M + D_R| = {result.sizes.get('agent_dmdr', 0)}")
+    d_m, d_mr = result.sizes.get("agent_dm", 0), result.sizes.get("agent_dmdr", 0)
+    typer.echo(f"  |D_M| = {d_m}, |D_R| = {d_mr - d_m} (training examples: passing samples, verified repairs)")
+    if d_mr < FEW_EXAMPLES:
+        typer.echo(f"  Note: under {FEW_EXAMPLES} training examples, differences between the variants are mostly noise; "
+                   "more tasks or samples (--set sample.num_tasks=64 --set sample.k=8) or a stronger model give more.")
     typer.echo(f"Report: {report_path}")
 
 
