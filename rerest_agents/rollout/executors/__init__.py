@@ -8,14 +8,14 @@ import gymnasium
 
 from rerest_agents.errors import DependencyNotInstalled
 from rerest_agents.rollout.executors.base import (EXECUTORS, EnvExecutor, EnvFactory, ExecutorConfig, RemoteEnvError,
-                                                  Transition)
+                                                  StepTimeout, Transition)
 from rerest_agents.rollout.executors.thread import ThreadExecutor
 
 
 def make_executor(config: ExecutorConfig, make: Callable[[], gymnasium.Env], *, threads: int = 2) -> EnvExecutor:
     """The executor `config.kind` names, building envs with `make` (Ray is imported only here, only for `ray`)."""
     if config.kind == "thread":
-        return ThreadExecutor(make, threads)
+        return ThreadExecutor(make, threads, config.step_timeout)
     try:
         from rerest_agents.rollout.executors.ray_executor import RayExecutor
     except ModuleNotFoundError as exc:
@@ -25,5 +25,5 @@ def make_executor(config: ExecutorConfig, make: Callable[[], gymnasium.Env], *, 
     return RayExecutor(make, config)
 
 
-__all__ = ["EXECUTORS", "EnvExecutor", "EnvFactory", "ExecutorConfig", "RemoteEnvError", "ThreadExecutor", "Transition",
+__all__ = ["EXECUTORS", "EnvExecutor", "EnvFactory", "ExecutorConfig", "RemoteEnvError", "StepTimeout", "ThreadExecutor", "Transition",
            "make_executor"]

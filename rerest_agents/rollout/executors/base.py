@@ -39,14 +39,21 @@ class ExecutorConfig:
             itself it applies per actor, where Ray takes no local paths (pass them to your `ray.init`).
         ray_actor_options: Extra `.options()` of each env actor (`num_cpus`, `resources`,
             `scheduling_strategy`; the default strategy is `SPREAD` over the cluster's nodes).
+        step_timeout: Seconds an `env.step` may take (None: no limit). A step that takes longer
+            ends its episode with a `StepTimeout` error; its env is abandoned (thread: the stuck
+            thread is left behind and a fresh pool steps the others; ray: the actor is killed).
     """
 
     kind: str = "thread"
     ray_address: str | None = None
     ray_runtime_env: dict[str, Any] = field(default_factory=dict)
     ray_actor_options: dict[str, Any] = field(default_factory=dict)
+    step_timeout: float | None = None
 
     def __post_init__(self) -> None:
+        if self.step_timeout is not None and (isinstance(self.step_timeout, bool) or not isinstance(self.step_timeout, (int, float))
+                                              or self.step_timeout <= 0):
+            raise ConfigError(f"executor.step_timeout must be a number of seconds > 0 or null, got {self.step_timeout!r}.")
         if self.kind not in EXECUTORS:
             close = difflib.get_close_matches(str(self.kind), EXECUTORS, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
@@ -72,6 +79,13 @@ class Transition:
     def plain(self) -> Transition:
         """A copy that pickles anywhere (to cross a process or machine boundary): info cut to the plain feedback."""
         return replace(self, info={"feedback": self.feedback})
+
+
+class StepTimeout(TimeoutError):
+    """An `env.step` that did not return within `ExecutorConfig.step_timeout` seconds."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"env.step did not return within {seconds:g} s (executor.step_timeout); the env was abandoned")
 
 
 class RemoteEnvError(Exception):

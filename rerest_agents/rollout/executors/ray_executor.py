@@ -26,7 +26,7 @@ import gymnasium
 import ray
 from ray.exceptions import RayActorError, RayError
 
-from rerest_agents.rollout.executors.base import (EnvExecutor, ExecutorConfig, RemoteEnvError, Transition, reset_env,
+from rerest_agents.rollout.executors.base import (EnvExecutor, ExecutorConfig, RemoteEnvError, StepTimeout, Transition, reset_env,
                                                   step_env)
 
 
@@ -73,6 +73,7 @@ class RayExecutor(EnvExecutor):
             options["runtime_env"] = config.ray_runtime_env
         self._actor = ray.remote(EnvActor).options(**options)
         self._make_ref = ray.put(make)
+        self._step_timeout = config.step_timeout
         self._free: list[_Slot] = []
         self._all: list[_Slot] = []
 
@@ -102,7 +103,21 @@ class RayExecutor(EnvExecutor):
         return out
 
     def step(self, moves: Sequence[tuple[Any, str]]) -> list[Transition | BaseException]:
-        return self._gather([s for s, _ in moves], [s.actor.step.remote(action) for s, action in moves])
+        slots, refs = [s for s, _ in moves], [s.actor.step.remote(action) for s, action in moves]
+        if self._step_timeout is None or not refs:
+            return self._gather(slots, refs)
+        # actors step in parallel, so every step gets the same wall-clock allowance
+        ready, _ = ray.wait(refs, num_returns=len(refs), timeout=self._step_timeout)
+        done = {ref.hex() for ref in ready}
+        answered = iter(self._gather([s for s, r in zip(slots, refs) if r.hex() in done], [r for r in refs if r.hex() in done]))
+        out: list[Transition | BaseException] = []
+        for slot, ref in zip(slots, refs):
+            if ref.hex() in done:
+                out.append(next(answered))
+            else:  # hung: the actor is killed when the engine releases the slot
+                slot.dead = True
+                out.append(StepTimeout(self._step_timeout))
+        return out
 
     def release(self, slot: Any) -> None:
         if slot.dead:
