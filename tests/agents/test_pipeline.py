@@ -54,7 +54,8 @@ class ParityEnv(gymnasium.Env):
     """A user env the base model passes about half the time: answers of even length win."""
 
     metadata = {"render_modes": []}
-    observation_space = action_space = gymnasium.spaces.Text(200)
+    observation_space = gymnasium.spaces.Text(200, charset="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 -:.")
+    action_space = gymnasium.spaces.Text(200)
 
     def __init__(self, split: str = "train"):
         self.task_ids = [f"{split}-{i}" for i in range(3)]
