@@ -137,6 +137,24 @@ def _log_callback(path: Path) -> Any:
     return JsonlLog()
 
 
+def _loss_on_the_bar(trainer: Any) -> None:
+    """Show the loss on TRL's progress bar instead of printing a dict per log line.
+
+    `rerest run` prints stage progress to the terminal; a `{'loss': ..., 'grad_norm': ...}` line per
+    step buries it. The full log goes to train_log.jsonl anyway.
+    """
+    from transformers.trainer_callback import ProgressCallback
+
+    class LossOnTheBar(ProgressCallback):
+        def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+            if state.is_world_process_zero and self.training_bar is not None and logs and "loss" in logs:
+                self.training_bar.set_postfix(loss=f"{logs['loss']:.4g}")
+
+    if any(type(c) is ProgressCallback for c in trainer.callback_handler.callbacks):
+        trainer.remove_callback(ProgressCallback)
+        trainer.add_callback(LossOnTheBar())
+
+
 def _last_checkpoint(output_dir: Path) -> str | None:
     from transformers.trainer_utils import get_last_checkpoint
 
@@ -222,6 +240,7 @@ def train_sft(records: Sequence[dict[str, Any]], output_dir: str | os.PathLike[s
     output_dir.mkdir(parents=True, exist_ok=True)
     trainer = _supervised_trainer_cls()(model=model, args=args, train_dataset=Dataset.from_list(examples),
                                         processing_class=tokenizer, callbacks=[_log_callback(output_dir / LOG_NAME)])
+    _loss_on_the_bar(trainer)
     trainer.train(resume_from_checkpoint=_last_checkpoint(output_dir))
     return _finish(trainer, output_dir, config, "sft", {"records": len(records), "examples": len(examples)})
 
@@ -256,5 +275,6 @@ def train_dpo(pairs: Sequence[dict[str, Any]], output_dir: str | os.PathLike[str
     output_dir.mkdir(parents=True, exist_ok=True)
     trainer = DPOTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
                          callbacks=[_log_callback(output_dir / LOG_NAME)])
+    _loss_on_the_bar(trainer)
     trainer.train(resume_from_checkpoint=_last_checkpoint(output_dir))
     return _finish(trainer, output_dir, config, "dpo", {"pairs": len(rows), "beta": beta})

@@ -88,9 +88,10 @@ def test_loss_is_cross_entropy_over_supervised_positions_only(tokenizer):
 
 
 @pytest.mark.slow
-def test_sft_learns_saves_an_adapter_the_hf_backend_uses_and_reruns_are_noops(tmp_path, llm):
+def test_sft_learns_saves_an_adapter_the_hf_backend_uses_and_reruns_are_noops(tmp_path, llm, capsys):
     config = TrainConfig(max_steps=5, per_device_batch_size=2, grad_accumulation=1, learning_rate=2e-3, max_length=32)
     adapter = train_sft(ZEBRA, tmp_path, config)
+    assert "'loss'" not in capsys.readouterr().out  # the loss is on the bar, not a printed dict per step
     assert (adapter / "adapter_model.safetensors").exists() and (adapter / DONE_MARKER).exists()
     rows = [json.loads(line) for line in (tmp_path / LOG_NAME).read_text().splitlines()]
     losses = [r["train/loss"] for r in rows if "train/learning_rate" in r]
@@ -134,10 +135,11 @@ def test_killed_sft_resumes_from_its_last_checkpoint(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_dpo_runs_two_steps_and_writes_an_adapter(tmp_path):
+def test_dpo_runs_two_steps_and_writes_an_adapter(tmp_path, capsys):
     pairs = [{"prompt": f"Q: 2+{i}?\nA:", "chosen": f" {2 + i}", "rejected": f" {3 + i}"} for i in range(4)]
     adapter = train_dpo(pairs, tmp_path, TrainConfig(max_steps=2, per_device_batch_size=2, grad_accumulation=1,
                                                      max_length=32), beta=0.1)
+    assert "'loss'" not in capsys.readouterr().out
     assert (adapter / "adapter_model.safetensors").exists() and (adapter / DONE_MARKER).exists()
     assert not (adapter / "ref").exists()
     rows = [json.loads(line) for line in (tmp_path / LOG_NAME).read_text().splitlines()]
