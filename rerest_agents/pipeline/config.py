@@ -77,7 +77,9 @@ class RunConfig:
     # -- stages ------------------------------------------------------------------------------------
     model: ModelConfig = field(default_factory=ModelConfig)
     sample: SampleConfig = field(default_factory=SampleConfig)
-    reflect: ReflectConfig = field(default_factory=ReflectConfig)
+    #: The embedded preset plays repairs without showing the failed attempt again (measured better for
+    #: gemma-3-270m, see ReflectConfig); the paper presets set `repair_shows_attempt: true`.
+    reflect: ReflectConfig = field(default_factory=lambda: ReflectConfig(repair_shows_attempt=False))
     #: After training the reflector, reflect again with it on the failures not yet repaired (the
     #: paper's optional step); its verified repairs join D_R and the DPO pairs.
     reflect_with_trained: bool = False

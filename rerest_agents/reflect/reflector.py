@@ -36,12 +36,16 @@ class ReflectConfig:
         temperature: Sampling temperature of the reflection and of the new attempt.
         reflection_tokens: Longest reflection, in tokens.
         max_feedback_chars: Feedback longer than this is cut (keeps prompts short for small models).
+        repair_shows_attempt: Show the failed attempt again when the new attempt is played (the
+            reflection prompt always shows it). Small models copy it: on the layout task gemma-3-270m
+            verified 1 of 32 repairs with it and 5 of 32 without (mean score 0.16 vs 0.26).
     """
 
     use_privileged: bool = False
     temperature: float = 0.7
     reflection_tokens: int = 96
     max_feedback_chars: int = 1500
+    repair_shows_attempt: bool = True
 
 
 def render_attempt(trajectory: Trajectory, template: AgentTemplate) -> str:
@@ -55,16 +59,23 @@ def render_attempt(trajectory: Trajectory, template: AgentTemplate) -> str:
     return "\n".join(lines) or "(no action was taken)"
 
 
-def failure_context(trajectory: Trajectory, template: AgentTemplate, config: ReflectConfig) -> str:
-    """Everything the reflector is told about one failure (without the reflection itself)."""
+def failure_context(trajectory: Trajectory, template: AgentTemplate, config: ReflectConfig, *, with_attempt: bool = True) -> str:
+    """Everything the reflector is told about one failure (without the reflection itself).
+
+    `with_attempt=False`: the feedback only (the task follows in the new attempt's prompt anyway).
+    """
     feedback = trajectory.feedback or {}
     message = (feedback.get("message") or "").strip()
     if trajectory.error:
         message = (message + f"\n(The attempt broke: {trajectory.error['type']}: {trajectory.error['message']})").strip()
     if trajectory.truncated:
         message = (message + "\n(The attempt ran out of steps.)").strip()
-    parts = [f"Task:\n{trajectory.observation.strip()}", f"Previous attempt:\n{render_attempt(trajectory, template)}",
-             f"Feedback:\n{message[: config.max_feedback_chars] or 'The attempt failed.'}"]
+    feedback_text = message[: config.max_feedback_chars] or "The attempt failed."
+    if with_attempt:
+        parts = [f"Task:\n{trajectory.observation.strip()}", f"Previous attempt:\n{render_attempt(trajectory, template)}",
+                 f"Feedback:\n{feedback_text}"]
+    else:
+        parts = [f"Feedback on an earlier attempt:\n{feedback_text}"]
     if config.use_privileged and feedback.get("privileged"):
         parts.append(f"Ground truth:\n{feedback['privileged'][: config.max_feedback_chars]}")
     return "\n\n".join(parts)
@@ -81,8 +92,8 @@ def reflection_prompt(trajectory: Trajectory, template: AgentTemplate, config: R
 
 def repair_context(trajectory: Trajectory, template: AgentTemplate, config: ReflectConfig, reflection: str) -> str:
     """Text placed before the task when the new attempt is played."""
-    return (f"{failure_context(trajectory, template, config)}\n\n{REFLECTION_LEAD} {reflection.strip()}\n\n"
-            "Now solve the task again, avoiding that mistake.")
+    failure = failure_context(trajectory, template, config, with_attempt=config.repair_shows_attempt)
+    return f"{failure}\n\n{REFLECTION_LEAD} {reflection.strip()}\n\nNow solve the task again, avoiding that mistake."
 
 
 class Reflector:

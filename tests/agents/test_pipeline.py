@@ -21,6 +21,16 @@ def test_config_errors_are_one_line_and_name_the_key(tmp_path):
     assert load_config(overrides={"sample.k": 3}).sample.k == 3
 
 
+def test_the_layout_cpu_file_is_the_embedded_default_and_paper_presets_show_the_attempt():
+    from pathlib import Path
+
+    configs = Path(__file__).resolve().parents[2] / "configs"
+    assert load_config(configs / "layout-cpu.yaml").results_dict() == load_config(None).results_dict()
+    assert not load_config(None).reflect.repair_shows_attempt
+    for preset in sorted(configs.glob("*-paper.yaml")):
+        assert load_config(preset).reflect.repair_shows_attempt, preset.name
+
+
 def test_a_run_dir_refuses_a_different_config(tmp_path, llm):
     Pipeline(load_config(), tmp_path, llm=llm, progress=False)
     with pytest.raises(ConfigError, match="different config"):

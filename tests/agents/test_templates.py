@@ -65,14 +65,19 @@ def test_a_markers_trailing_space_is_left_to_the_model():
     assert template.parse(" cat [(1, 2, 30, 40)]") == (" cat [(1, 2, 30, 40)]", " cat [(1, 2, 30, 40)]")
 
 
-def test_reflection_prompts_show_the_templates_example_reflections():
-    from rerest_agents.reflect.reflector import REFLECTION_LEAD, ReflectConfig, reflection_prompt
+def _failed_owl_layout():
     from rerest_agents.rollout.records import Trajectory
 
-    failed = Trajectory.from_dict({"key": "sampled/t/0", "env_id": "rerest/Layout-v0", "task_id": "t", "observation": "Caption: 2 owls",
-                                   "steps": [{"model_text": " owl [(1, 1, 9, 9)]", "action": " owl [(1, 1, 9, 9)]",
-                                              "observation": "", "reward": 0.0}],
-                                   "feedback": {"message": "- the prompt asks for 2 owls, the layout has 1"}})
+    return Trajectory.from_dict({"key": "sampled/t/0", "env_id": "rerest/Layout-v0", "task_id": "t", "observation": "Caption: 2 owls",
+                                 "steps": [{"model_text": " owl [(1, 1, 9, 9)]", "action": " owl [(1, 1, 9, 9)]",
+                                            "observation": "", "reward": 0.0}],
+                                 "feedback": {"message": "- the prompt asks for 2 owls, the layout has 1"}})
+
+
+def test_reflection_prompts_show_the_templates_example_reflections():
+    from rerest_agents.reflect.reflector import REFLECTION_LEAD, ReflectConfig, reflection_prompt
+
+    failed = _failed_owl_layout()
     layout = template_for("rerest/Layout-v0")
     prompt = reflection_prompt(failed, layout, ReflectConfig())
     assert layout.reflection_exemplars and prompt.count(REFLECTION_LEAD) == len(layout.reflection_exemplars) + 1
@@ -80,3 +85,16 @@ def test_reflection_prompts_show_the_templates_example_reflections():
                            "Feedback:\n- the prompt asks for 2 owls, the layout has 1\n\nReflection:")
     bare = reflection_prompt(failed, AgentTemplate(name="x", style="single", instruction="Do it."), ReflectConfig())
     assert bare.count(REFLECTION_LEAD) == 1
+
+
+def test_repairs_can_be_played_without_showing_the_failed_attempt_again():
+    from rerest_agents.reflect.reflector import ReflectConfig, repair_context
+
+    failed = _failed_owl_layout()
+    layout = template_for("rerest/Layout-v0")
+    shown = repair_context(failed, layout, ReflectConfig(), "Draw 2 owls.")
+    hidden = repair_context(failed, layout, ReflectConfig(repair_shows_attempt=False), "Draw 2 owls.")
+    assert "Previous attempt:\nowl [(1, 1, 9, 9)]" in shown
+    assert "owl [(" not in hidden and "Caption" not in hidden
+    assert hidden == ("Feedback on an earlier attempt:\n- the prompt asks for 2 owls, the layout has 1\n\n"
+                      "Reflection: Draw 2 owls.\n\nNow solve the task again, avoiding that mistake.")
