@@ -29,10 +29,8 @@ def _layout_picker(observation: str) -> tuple[str, tuple[dict, ...]]:
 
 
 def _layout() -> AgentTemplate:
-    data = load_exemplars("layout")
-    return AgentTemplate(name="layout", style="single", instruction=data["instruction"], exemplars=tuple(data["exemplars"]),
-                         answer_marker="Answer: ", stop=("\n",), exemplar_picker=_layout_picker, max_tokens=96,
-                         reflection_exemplars=tuple(data["reflections"]))
+    return exemplar_template("layout", "layout", "single", answer_marker="Answer: ", stop=("\n",), exemplar_picker=_layout_picker,
+                             max_tokens=96)
 
 
 def _hotpotqa() -> AgentTemplate:

@@ -59,6 +59,10 @@ def render_attempt(trajectory: Trajectory, template: AgentTemplate) -> str:
     return "\n".join(lines) or "(no action was taken)"
 
 
+def _failure_sections(task: str, attempt: str, feedback: str) -> str:
+    return f"Task:\n{task}\n\nPrevious attempt:\n{attempt}\n\nFeedback:\n{feedback}"
+
+
 def failure_context(trajectory: Trajectory, template: AgentTemplate, config: ReflectConfig, *, with_attempt: bool = True) -> str:
     """Everything the reflector is told about one failure (without the reflection itself).
 
@@ -72,8 +76,7 @@ def failure_context(trajectory: Trajectory, template: AgentTemplate, config: Ref
         message = (message + "\n(The attempt ran out of steps.)").strip()
     feedback_text = message[: config.max_feedback_chars] or "The attempt failed."
     if with_attempt:
-        parts = [f"Task:\n{trajectory.observation.strip()}", f"Previous attempt:\n{render_attempt(trajectory, template)}",
-                 f"Feedback:\n{feedback_text}"]
+        parts = [_failure_sections(trajectory.observation.strip(), render_attempt(trajectory, template), feedback_text)]
     else:
         parts = [f"Feedback on an earlier attempt:\n{feedback_text}"]
     if config.use_privileged and feedback.get("privileged"):
@@ -83,9 +86,8 @@ def failure_context(trajectory: Trajectory, template: AgentTemplate, config: Ref
 
 def reflection_prompt(trajectory: Trajectory, template: AgentTemplate, config: ReflectConfig) -> str:
     """Prompt that asks for the reflection on one failed trajectory (after the template's examples, if any)."""
-    examples = [f"Task:\n{ex['task'].strip()}\n\nPrevious attempt:\n{ex['attempt'].strip()}\n\n"
-                f"Feedback:\n{ex['feedback'].strip()}\n\n{REFLECTION_LEAD} {ex['reflection'].strip()}"
-                for ex in template.reflection_exemplars]
+    examples = [f"{_failure_sections(ex['task'].strip(), ex['attempt'].strip(), ex['feedback'].strip())}\n\n"
+                f"{REFLECTION_LEAD} {ex['reflection'].strip()}" for ex in template.reflection_exemplars]
     return "\n\n".join([REFLECTION_INSTRUCTION, *examples,
                          f"{failure_context(trajectory, template, config)}\n\n{REFLECTION_LEAD}"])
 
