@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -103,13 +104,22 @@ def _common_args(config: TrainConfig, output_dir: Path) -> dict[str, Any]:
         "save_strategy": "steps", "save_steps": config.save_steps, "save_total_limit": 2,
         "logging_steps": config.logging_steps, "report_to": [],
         # On CPU: fp32 and no activation checkpointing (TRL's bf16 + checkpointing default is ~9x slower here).
-        "use_cpu": not gpu, "bf16": gpu and torch.cuda.is_bf16_supported(), "gradient_checkpointing": False,
+        "use_cpu": not gpu, "bf16": gpu and torch.cuda.is_bf16_supported(), "activation_checkpointing": False,
     }
 
 
+#: TrainingArguments that transformers 5 renamed (old -> new). The old names warn (FutureWarning) and lose to
+#: the new ones when both are set; transformers 4 knows only the old ones.
+_RENAMED_ARGS = {"gradient_checkpointing": "activation_checkpointing",
+                 "gradient_checkpointing_kwargs": "activation_checkpointing_kwargs"}
+
+
 def _trl_config(cls: Any, args: dict[str, Any], overrides: dict[str, Any]) -> Any:
+    # Speak the installed version's names, whichever the caller used (later entries win, overrides included).
+    renamed = _RENAMED_ARGS if hasattr(cls, "activation_checkpointing") else {new: old for old, new in _RENAMED_ARGS.items()}
+    settings = {renamed.get(key, key): value for key, value in {**args, **overrides}.items()}
     try:
-        return cls(**{**args, **overrides})
+        return cls(**settings)
     except TypeError as exc:
         raise ConfigError(f"TrainConfig.trl_overrides: {str(exc).splitlines()[0]} (see TRL's {cls.__name__}).") from None
     except ValueError as exc:
@@ -276,5 +286,9 @@ def train_dpo(pairs: Sequence[dict[str, Any]], output_dir: str | os.PathLike[str
     trainer = DPOTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
                          callbacks=[_log_callback(output_dir / LOG_NAME)])
     _loss_on_the_bar(trainer)
-    trainer.train(resume_from_checkpoint=_last_checkpoint(output_dir))
+    with warnings.catch_warnings():
+        # TRL's DPOTrainer reads `model.is_gradient_checkpointing` on every step, a name transformers 5 deprecated:
+        # a FutureWarning in the middle of the progress bar about code that is not ours.
+        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+        trainer.train(resume_from_checkpoint=_last_checkpoint(output_dir))
     return _finish(trainer, output_dir, config, "dpo", {"pairs": len(rows), "beta": beta})

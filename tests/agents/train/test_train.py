@@ -29,6 +29,11 @@ REACT = {"prompt": "Question: Which city is the capital of France?\nThought 1:",
 ZEBRA = [{"prompt": f"Q: name an animal ({i})\nA:", "completion": " zebra zebra zebra"} for i in range(8)]
 
 
+def _future_warnings(recwarn) -> list[str]:
+    """The FutureWarnings recorded so far, as `file:line: message`."""
+    return [f"{w.filename}:{w.lineno}: {w.message}" for w in recwarn if issubclass(w.category, FutureWarning)]
+
+
 @pytest.fixture(scope="module")
 def tokenizer():
     from transformers import AutoTokenizer
@@ -45,6 +50,20 @@ def test_bad_config_values_give_one_line_errors(field, value):
     with pytest.raises(ConfigError) as info:
         TrainConfig(**{field: value})
     assert f"TrainConfig.{field}" in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("override", [{}, {"gradient_checkpointing": True}, {"activation_checkpointing": True}])
+def test_trl_arguments_use_the_installed_names_without_deprecation_warnings(tmp_path, recwarn, override):
+    from trl import SFTConfig
+
+    from rerest_agents.train.trainer import _common_args, _trl_config
+
+    args = _trl_config(SFTConfig, _common_args(TrainConfig(), tmp_path), override)
+    assert not _future_warnings(recwarn)
+    # our default is off (TRL's is on); a user's override wins under either name
+    expected = bool(override)
+    assert getattr(args, "activation_checkpointing", args.gradient_checkpointing) is expected
+    assert args.gradient_checkpointing is expected
 
 
 def test_unknown_trl_override_is_a_one_line_error(tmp_path):
@@ -88,10 +107,11 @@ def test_loss_is_cross_entropy_over_supervised_positions_only(tokenizer):
 
 
 @pytest.mark.slow
-def test_sft_learns_saves_an_adapter_the_hf_backend_uses_and_reruns_are_noops(tmp_path, llm, capsys):
+def test_sft_learns_saves_an_adapter_the_hf_backend_uses_and_reruns_are_noops(tmp_path, llm, capsys, recwarn):
     config = TrainConfig(max_steps=5, per_device_batch_size=2, grad_accumulation=1, learning_rate=2e-3, max_length=32)
     adapter = train_sft(ZEBRA, tmp_path, config)
     assert "'loss'" not in capsys.readouterr().out  # the loss is on the bar, not a printed dict per step
+    assert not _future_warnings(recwarn)  # nothing deprecated in the middle of the progress output
     assert (adapter / "adapter_model.safetensors").exists() and (adapter / DONE_MARKER).exists()
     rows = [json.loads(line) for line in (tmp_path / LOG_NAME).read_text().splitlines()]
     losses = [r["train/loss"] for r in rows if "train/learning_rate" in r]
@@ -135,11 +155,12 @@ def test_killed_sft_resumes_from_its_last_checkpoint(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_dpo_runs_two_steps_and_writes_an_adapter(tmp_path, capsys):
+def test_dpo_runs_two_steps_and_writes_an_adapter(tmp_path, capsys, recwarn):
     pairs = [{"prompt": f"Q: 2+{i}?\nA:", "chosen": f" {2 + i}", "rejected": f" {3 + i}"} for i in range(4)]
     adapter = train_dpo(pairs, tmp_path, TrainConfig(max_steps=2, per_device_batch_size=2, grad_accumulation=1,
                                                      max_length=32), beta=0.1)
     assert "'loss'" not in capsys.readouterr().out
+    assert not _future_warnings(recwarn)
     assert (adapter / "adapter_model.safetensors").exists() and (adapter / DONE_MARKER).exists()
     assert not (adapter / "ref").exists()
     rows = [json.loads(line) for line in (tmp_path / LOG_NAME).read_text().splitlines()]
