@@ -6,9 +6,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from rerest_agents.pipeline import RunResult
 
 #: Below this many agent training examples the CLI warns that the comparison is mostly noise.
 FEW_EXAMPLES = 32
@@ -27,6 +32,26 @@ def _parse_value(text: str) -> object:
     import yaml
 
     return yaml.safe_load(text)
+
+
+def results_table(result: RunResult, untrained: Collection[str] = ()) -> list[str]:
+    """The closing table of `rerest run`: per variant success and score with 95% intervals, then the
+    paired differences of success on the same test tasks, each with its bootstrap interval and verdict."""
+    from rerest_agents.report.load import COMPARISONS, VARIANT_NAMES
+
+    lines = [f"  {'variant':<12}{'success [95% CI] (n)':<32}score [95% CI]"]
+    for variant in result.task_success:
+        note = "  (not trained: no training data; untrained model)" if variant in untrained else ""
+        score = result.score_interval(variant)
+        lines.append(f"  {variant:<12}{result.interval(variant).text():<32}"
+                     f"{f'{score.estimate:.3f} [{score.low:.3f}, {score.high:.3f}]':<24}{note}".rstrip())
+    pairs = [(t, c) for t, c in COMPARISONS if t in result.task_success and c in result.task_success]
+    if pairs:
+        lines.append("  Paired differences of success, same test tasks (bootstrap over tasks; noise = the interval contains 0):")
+        for treatment, control in pairs:
+            label = f"{VARIANT_NAMES[treatment]} - {VARIANT_NAMES[control]}"
+            lines.append(f"    {label:<26}{result.difference(treatment, control).text()}")
+    return lines
 
 
 @app.command()
@@ -58,16 +83,14 @@ def run(config: Path = typer.Argument(None, help="YAML run config (default: the 
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     report_path = write_report(run_dir)
-    typer.echo(f"\nTest-set success of {cfg.env_id} (greedy, agent alone):")
-    typer.echo(f"  {'variant':<16}{'success':>9}{'score':>9}")
     import json
 
     stages = json.loads((Path(run_dir) / "stages.json").read_text())
     untrained = {v for v, stage in (("selftrain", "train_agent_selftrain"), ("rerest", "train_agent_rerest"), ("dpo", "train_agent_dpo"))
                  if stages.get(stage, {}).get("status") == "skipped"}
-    for variant, rate in result.success.items():
-        note = "  (not trained: no training data; untrained model)" if variant in untrained else ""
-        typer.echo(f"  {variant:<16}{rate:>9.3f}{result.score[variant]:>9.3f}{note}")
+    typer.echo(f"\nTest-set success of {cfg.env_id} (greedy, agent alone; 95% intervals):")
+    for line in results_table(result, untrained):
+        typer.echo(line)
     d_m, d_mr = result.sizes.get("agent_dm", 0), result.sizes.get("agent_dmdr", 0)
     typer.echo(f"  |D_M| = {d_m}, |D_R| = {d_mr - d_m} (training examples: passing samples, verified repairs)")
     if d_mr < FEW_EXAMPLES:

@@ -80,7 +80,8 @@ class Difference(Interval):
 
     def text(self, fmt: str = "+.3f") -> str:
         """`+0.125 [-0.188, +0.438] (n=16) noise`, plus the dropped tasks when there are any."""
-        dropped = f"; {self.dropped[0]} + {self.dropped[1]} tasks on one side only, dropped" if any(self.dropped) else ""
+        unmatched = sum(self.dropped)
+        dropped = f"; {unmatched} unmatched task{'s' if unmatched > 1 else ''} dropped" if unmatched else ""
         return f"{self.estimate:{fmt}} [{self.low:{fmt}}, {self.high:{fmt}}] (n={self.n}{dropped}) {self.verdict}"
 
 

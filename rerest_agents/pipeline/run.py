@@ -25,18 +25,36 @@ from rerest_agents.pipeline.config import RunConfig
 from rerest_agents.pipeline.rundir import RunDir
 from rerest_agents.reflect import Reflector
 from rerest_agents.rollout import RecordWriter, Rollout, RolloutConfig, config_hash, make_env, read_records, sample_specs
+from rerest_agents.stats import Difference, Interval, bootstrap_mean, paired_difference, per_task, wilson
 
 VARIANTS = ("base", "selftrain", "rerest", "dpo")
 
 
 @dataclass
 class RunResult:
-    """What a finished run reports: eval success per variant, and where everything is."""
+    """What a finished run reports: eval success per variant (with intervals), and where everything is."""
 
     run_dir: Path
     success: dict[str, float] = field(default_factory=dict)
     score: dict[str, float] = field(default_factory=dict)
     sizes: dict[str, int] = field(default_factory=dict)
+    #: variant -> test task id -> success (1.0/0.0): what the intervals and paired differences resample.
+    task_success: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: variant -> test task id -> env score.
+    task_score: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def interval(self, variant: str) -> Interval:
+        """Wilson 95% interval of the variant's test success (one greedy episode per task)."""
+        outcomes = self.task_success[variant]
+        return wilson(round(sum(outcomes.values())), len(outcomes))
+
+    def score_interval(self, variant: str) -> Interval:
+        """Bootstrap 95% interval of the variant's mean test score."""
+        return bootstrap_mean(list(self.task_score[variant].values()))
+
+    def difference(self, treatment: str, control: str) -> Difference:
+        """Paired bootstrap 95% interval of success(treatment) - success(control) over their common test tasks."""
+        return paired_difference(self.task_success[treatment], self.task_success[control])
 
 
 def task_ids_of(env_id: str, env_kwargs: dict[str, Any], limit: int | None) -> list[str]:
@@ -132,6 +150,8 @@ class Pipeline:
             if records:
                 result.success[variant] = sum(t.success for t in records) / len(records)
                 result.score[variant] = sum(t.score for t in records) / len(records)
+                result.task_success[variant] = per_task(records)
+                result.task_score[variant] = per_task(records, lambda t: t.score)
         for name in ("agent_dm", "agent_dmdr", "reflector", "dpo"):
             path = self.dir.data(name + _suffix(c.rounds))
             result.sizes[name] = sum(1 for _ in path.open()) if path.exists() else 0
@@ -224,9 +244,14 @@ class Pipeline:
                 rollout.run(sample_specs(tasks, 1, seed=self.config.seed), writer, progress=self.progress, desc=f"eval {variant}")
             rollout.close()
             records = read_records(path)
-            n = max(1, len(records))
-            self.dir.metric("eval/success_rate", sum(t.success for t in records) / n, stage=f"eval_{variant}", round=rounds, variant=variant)
-            self.dir.metric("eval/score", sum(t.score for t in records) / n, stage=f"eval_{variant}", round=rounds, variant=variant)
+            where = {"stage": f"eval_{variant}", "round": rounds, "variant": variant}
+            if not records:
+                self.dir.metric("eval/success_rate", 0.0, n=0, **where)
+                self.dir.metric("eval/score", 0.0, n=0, **where)
+                return
+            for name, interval in (("eval/success_rate", wilson(sum(t.success for t in records), len(records))),
+                                   ("eval/score", bootstrap_mean([t.score for t in records]))):
+                self.dir.metric(name, interval.estimate, ci_low=interval.low, ci_high=interval.high, n=interval.n, **where)
 
         self._stage(f"eval_{variant}", body)
 

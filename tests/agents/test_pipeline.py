@@ -52,12 +52,40 @@ def test_tiny_run_end_to_end_and_resume(tmp_path, llm):
     metrics = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     names = {m["name"] for m in metrics}
     assert {"sample/success_rate", "reflect/repair_rate", "data/dm_size", "data/dr_size", "eval/success_rate"} <= names
+    for m in metrics:
+        if m["name"] in ("eval/success_rate", "eval/score"):
+            assert m["n"] == 2 and 0.0 <= m["ci_low"] <= m["value"] <= m["ci_high"] <= 1.0, m
+    assert all(len(result.task_success[v]) == 2 for v in result.success)
+    assert result.difference("rerest", "base").n == 2
     # Resume: every stage is done, nothing is played or trained again.
     before = (tmp_path / "metrics.jsonl").read_text()
     Pipeline(config, tmp_path, llm=llm, progress=False).run()
     assert (tmp_path / "metrics.jsonl").read_text() == before
     assert RunDir(tmp_path).done("eval_rerest")
 
+
+def test_the_run_table_shows_intervals_and_paired_differences(tmp_path):
+    from rerest_agents.cli import results_table
+    from rerest_agents.pipeline import RunResult
+
+    tasks = [f"t{i}" for i in range(40)]
+    wins = {"base": 8, "selftrain": 20, "rerest": 21}  # each variant solves the first N tasks
+    result = RunResult(tmp_path)
+    for variant, n in wins.items():
+        result.task_success[variant] = {t: float(i < n) for i, t in enumerate(tasks)}
+        result.task_score[variant] = {t: 1.0 if i < n else 0.5 for i, t in enumerate(tasks)}
+    result.task_success["rerest"]["only-rerest"] = 1.0  # a task the other variants were not evaluated on
+    lines = results_table(result, untrained={"selftrain"})
+    text = "\n".join(lines)
+    assert "base        0.200 [0.105, 0.348] (n=40)" in text  # Wilson interval of 8/40
+    assert "0.600 [0.5" in lines[1] and "0.750 [0.6" in lines[2]  # mean scores of base and self-training, with intervals
+    assert "(not trained: no training data; untrained model)" in lines[2]
+    by_label = {line.split("  ")[2].strip(): line for line in lines if line.startswith("    ")}
+    assert list(by_label) == ["self-training - base", "Re-ReST - self-training", "Re-ReST - base"]
+    assert by_label["self-training - base"].rstrip().endswith("above 0")
+    assert "+0.300 [" in by_label["self-training - base"]
+    # one more task solved of 40, paired: the interval holds 0
+    assert "+0.025 [+0.000, +0.075] (n=40; 1 unmatched task dropped) noise" in by_label["Re-ReST - self-training"]
 
 
 class ParityEnv(gymnasium.Env):

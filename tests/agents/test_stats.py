@@ -93,7 +93,7 @@ def test_pairing_matters_and_unmatched_tasks_are_dropped():
     control["other"], control["other2"] = 0.0, 1.0
     d = paired_difference(treatment, control)
     assert d.n == 59 and d.dropped == (2, 2)
-    assert "2 + 2 tasks on one side only, dropped" in d.text()
+    assert "(n=59; 4 unmatched tasks dropped)" in d.text()
     with pytest.raises(ValueError, match="share no task id"):
         paired_difference({"a": 1.0}, {"b": 0.0})
 
