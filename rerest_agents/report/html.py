@@ -14,10 +14,11 @@ from pathlib import Path
 
 from rerest_agents.report import plots
 from rerest_agents.report.examples import examples_section
-from rerest_agents.report.load import (METRIC_DEFINITIONS, VARIANT_LABELS, VARIANTS, Rate, RunData, check_rates, error_counts, find_key,
-                                       group_rates, load_run, mean_score, repair_stats, success, task_group)
-from rerest_agents.report.markup import CSS, NOT_RUN, esc, img, missing, pct, rate, section, table
+from rerest_agents.report.load import (COMPARISONS, METRIC_DEFINITIONS, VARIANT_LABELS, VARIANT_NAMES, VARIANTS, Rate, RunData,
+                                       check_rates, error_counts, find_key, group_rates, load_run, repair_stats, success, task_group)
+from rerest_agents.report.markup import CSS, NOT_RUN, ci, esc, img, missing, pct, rate, section, table
 from rerest_agents.rollout.records import Trajectory
+from rerest_agents.stats import Interval, bootstrap_mean, paired_difference, per_task, wilson
 
 #: What each training-set file holds (data/<name>.jsonl).
 DATA_DESCRIPTIONS = {
@@ -63,6 +64,18 @@ def _variants(run: RunData) -> list[str]:
     return [*VARIANTS, *extra]
 
 
+def _success_interval(run: RunData, variant: str, rnd: int) -> Interval | None:
+    """Wilson interval of a variant's test success: from its records, else from the logged metric's ci fields."""
+    records = run.evals.get((variant, rnd))
+    if records:
+        found = success(records)
+        return wilson(found.k, found.n)
+    entry = run.metric_entry("eval/success_rate", variant=variant, round=rnd)
+    if entry and all(isinstance(entry.get(k), (int, float)) for k in ("ci_low", "ci_high", "n")):
+        return Interval(float(entry["value"]), float(entry["ci_low"]), float(entry["ci_high"]), int(entry["n"]))
+    return None
+
+
 def _evaluation(run: RunData) -> str:
     rows = []
     for rnd in run.rounds:
@@ -75,18 +88,50 @@ def _evaluation(run: RunData) -> str:
             errors = error_counts(records)
             label = VARIANT_LABELS.get(variant, variant)
             if not records and logged is None:
-                rows.append([esc(label), str(rnd), missing(), missing(), missing(), missing(), ""])
+                rows.append([esc(label), str(rnd), missing(), missing(), missing(), missing(), missing(), ""])
                 continue
+            score_cell = pct(score)
+            if records:
+                scores = bootstrap_mean([t.score for t in records])
+                score_cell = f"{pct(scores.estimate)} <small>{ci(scores.low, scores.high)}</small>"
+            found = _success_interval(run, variant, rnd)
             rows.append([esc(label), str(rnd), str(len(records)) if records else missing("no records"),
-                         rate(success(records)) if records else missing("—"),
-                         pct(mean_score(records) if records else score), pct(logged),
-                         esc(", ".join(f"{k}: {v}" for k, v in errors.items())) or "0"])
-    chart = plots.eval_chart(_eval_rates(run), _variants(run), VARIANT_LABELS)
-    tbl = table(["variant", "round", "test episodes", "success", "mean score", "logged eval/success_rate", "broken episodes"], rows,
-                   numeric_from=1)
-    body = f'<div class="charts"><div>{tbl}</div><div>{img(chart, "test success per variant") or missing()}</div></div>'
+                         rate(success(records)) if records else missing("—"), ci(found.low, found.high) if found else missing("—"),
+                         score_cell, pct(logged), esc(", ".join(f"{k}: {v}" for k, v in errors.items())) or "0"])
+    intervals = {key: (iv.low, iv.high) for key in _eval_rates(run) if (iv := _success_interval(run, *key)) is not None}
+    chart = plots.eval_chart(_eval_rates(run), _variants(run), VARIANT_LABELS, intervals)
+    tbl = table(["variant", "round", "test episodes", "success", "95% CI (Wilson)", "mean score [95% CI]", "logged eval/success_rate",
+                 "broken episodes"], rows, numeric_from=1)
+    body = (f'<div class="charts"><div>{tbl}</div><div>{img(chart, "test success per variant") or missing()}</div></div>'
+            f"<h3>Paired differences of success on the same test tasks</h3>{_differences(run)}")
     return section("evaluation", "Evaluation on the test split", body,
-                    "The agent alone, greedy, on held-out tasks: base model, self-training on D_M, Re-ReST on D_M + D_R, and DPO.")
+                   "The agent alone, greedy, on held-out tasks: base model, self-training on D_M, Re-ReST on D_M + D_R, and DPO. "
+                   "Intervals are 95%: Wilson for a success rate, a bootstrap over tasks for a mean score and, paired by task id, "
+                   "for a difference; a difference whose interval contains 0 is <i>noise</i>.")
+
+
+def _differences(run: RunData) -> str:
+    """Table of the paired bootstrap intervals of success(treatment) - success(control), per round."""
+    rows = []
+    for rnd in run.rounds:
+        for treatment, control in COMPARISONS:
+            a, b = run.evals.get((treatment, rnd)), run.evals.get((control, rnd))
+            if not a or not b:
+                continue
+            try:
+                d = paired_difference(per_task(a), per_task(b))
+            except ValueError:  # no task in common
+                rows.append([esc(f"{VARIANT_NAMES[treatment]} − {VARIANT_NAMES[control]}"), str(rnd), "0", missing("no common task"), "", ""])
+                continue
+            unmatched = sum(d.dropped)
+            verdict = {"above 0": "ok", "below 0": "bad"}.get(d.verdict, "missing")
+            rows.append([esc(f"{VARIANT_NAMES[treatment]} − {VARIANT_NAMES[control]}"), str(rnd),
+                         str(d.n) + (f" <small>({unmatched} unmatched dropped)</small>" if unmatched else ""),
+                         f"{100 * d.estimate:+.1f} pts", f"[{100 * d.low:+.1f}, {100 * d.high:+.1f}]",
+                         f'<span class="{verdict}">{esc(d.verdict)}</span>'])
+    if not rows:
+        return f"<p>{missing('needs two variants evaluated on the test split')}</p>"
+    return table(["comparison", "round", "tasks compared", "difference", "95% CI (paired bootstrap)", "verdict"], rows)
 
 
 def _rounds(run: RunData) -> str:

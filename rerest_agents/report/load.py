@@ -35,6 +35,11 @@ OPTIONAL_STAGES = frozenset({"reflect_trained", "train_agent_dpo", "eval_dpo"})
 #: Evaluation variants, in the order of the paper's tables.
 VARIANTS = ("base", "selftrain", "rerest", "dpo")
 VARIANT_LABELS = {"base": "base model", "selftrain": "self-training (D_M)", "rerest": "Re-ReST (D_M + D_R)", "dpo": "DPO"}
+#: Short names of the variants, for differences ("Re-ReST - self-training").
+VARIANT_NAMES = {"base": "base", "selftrain": "self-training", "rerest": "Re-ReST", "dpo": "DPO"}
+#: The paired comparisons a run shows, (treatment, control): what self-training adds, what reflection
+#: adds on top of it, both together, and DPO against plain self-training.
+COMPARISONS = (("selftrain", "base"), ("rerest", "selftrain"), ("rerest", "base"), ("dpo", "selftrain"))
 
 #: Metric name -> one-line definition (STYLE habit 14); the report's "Logged metrics" section.
 METRIC_DEFINITIONS = {
@@ -44,8 +49,10 @@ METRIC_DEFINITIONS = {
     "data/dm_size": "Records in D_M: the agent's own successful samples, exported for SFT.",
     "data/dr_size": "Records in D_R: verified repairs, exported with the plain agent prompt (no reflection shown).",
     "train/loss": "Training loss of a LoRA stage (SFT: mean token cross-entropy on the model's own tokens; DPO: the DPO loss).",
-    "eval/success_rate": "Share of test-split episodes the variant solved (greedy decoding, the agent alone, no reflector).",
-    "eval/score": "Mean env score of the variant on the test split, in [0, 1] (e.g. fraction of requirements met).",
+    "eval/success_rate": ("Share of test-split episodes the variant solved (greedy decoding, the agent alone, no reflector); "
+                          "ci_low/ci_high: its Wilson 95% interval over the n episodes."),
+    "eval/score": ("Mean env score of the variant on the test split, in [0, 1] (e.g. fraction of requirements met); "
+                   "ci_low/ci_high: its bootstrap 95% interval over the n tasks."),
 }
 
 _RECORDS_FILE = re.compile(r"^(?P<kind>sampled|repaired|eval-(?P<variant>[A-Za-z0-9_]+?))(?:-r(?P<round>\d+))?\.jsonl$")
@@ -115,15 +122,20 @@ class RunData:
 
     def metric(self, name: str, *, variant: str | None = None, round: int | None = None) -> float | None:
         """Last logged value of a metric (filtered by variant and round when given), or None."""
-        value = None
+        entry = self.metric_entry(name, variant=variant, round=round)
+        return float(entry["value"]) if entry else None
+
+    def metric_entry(self, name: str, *, variant: str | None = None, round: int | None = None) -> dict[str, Any] | None:
+        """The last logged line of a metric with a numeric value (e.g. with `ci_low`, `ci_high`, `n`), or None."""
+        found = None
         for m in self.metrics:
             if m.get("name") != name or (variant is not None and m.get("variant") != variant):
                 continue
             if round is not None and int(m.get("round") or 1) != round:
                 continue
             if isinstance(m.get("value"), (int, float)):
-                value = float(m["value"])
-        return value
+                found = m
+        return found
 
 
 def find_key(tree: Any, key: str) -> Any:
@@ -265,10 +277,6 @@ class Rate:
 def success(records: Iterable[Trajectory]) -> Rate:
     records = list(records)
     return Rate(sum(t.success for t in records), len(records))
-
-
-def mean_score(records: Sequence[Trajectory]) -> float | None:
-    return sum(t.score for t in records) / len(records) if records else None
 
 
 def repair_stats(sampled: Sequence[Trajectory], repaired: Sequence[Trajectory]) -> dict[str, int]:

@@ -51,6 +51,11 @@ def pct(value: float | None) -> str:
     return missing("—") if value is None else f"{value:.1%}"
 
 
+def ci(low: float, high: float) -> str:
+    """A 95% interval of a share: `[10.5%, 34.8%]`."""
+    return f"[{low:.1%}, {high:.1%}]"
+
+
 def rate(rate: Rate | None) -> str:
     if rate is None or rate.n == 0:
         return missing("—")

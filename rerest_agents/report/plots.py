@@ -50,8 +50,10 @@ def _percent_axis(ax: Any) -> None:
         ax.spines[side].set_visible(False)
 
 
-def eval_chart(rates: Mapping[tuple[str, int], float], variants: Sequence[str], labels: Mapping[str, str]) -> str | None:
-    """Bar chart of test success per variant; grouped by round when there are several."""
+def eval_chart(rates: Mapping[tuple[str, int], float], variants: Sequence[str], labels: Mapping[str, str],
+               intervals: Mapping[tuple[str, int], tuple[float, float]] | None = None) -> str | None:
+    """Bar chart of test success per variant, with 95% interval whiskers (`intervals`: (low, high) per bar);
+    grouped by round when there are several."""
     if not rates:
         return None
     plt = _pyplot()
@@ -66,9 +68,14 @@ def eval_chart(rates: Mapping[tuple[str, int], float], variants: Sequence[str], 
                 ax.text(x, 0.02, "not run", ha="center", va="bottom", rotation=90, fontsize=8, color="#999999")
                 continue
             ax.bar(x, value, width * 0.9, color=VARIANT_COLOURS.get(variant, "#17becf"), alpha=1.0 if j == len(rounds) - 1 else 0.55)
-            ax.text(x, value + 0.015, f"{value:.0%}" + (f"\nr{rnd}" if len(rounds) > 1 else ""), ha="center", va="bottom", fontsize=8)
+            low, high = (intervals or {}).get((variant, rnd), (value, value))
+            if high > low:
+                ax.errorbar(x, value, yerr=[[max(0.0, value - low)], [max(0.0, high - value)]], fmt="none", ecolor="#333333",
+                            elinewidth=1, capsize=3)
+            ax.text(x, max(value, high) + 0.015, f"{value:.0%}" + (f"\nr{rnd}" if len(rounds) > 1 else ""), ha="center",
+                    va="bottom", fontsize=8)
     ax.set_xticks(range(len(variants)), [labels.get(v, v) for v in variants], fontsize=8)
-    ax.set_ylabel("test success rate")
+    ax.set_ylabel("test success rate (95% CI)")
     _percent_axis(ax)
     ax.set_title("Evaluation on the test split", fontsize=10)
     return figure_uri(fig)

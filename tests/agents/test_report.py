@@ -182,6 +182,46 @@ def test_report_shows_the_numbers_of_the_run(run_dir):
     assert page.tags.count("details") >= 4
 
 
+def test_report_shows_intervals_and_paired_differences(run_dir):
+    from rerest_agents.stats import wilson
+
+    run, _ = run_dir
+    text, page = _parse(write_report(run))
+    body = " ".join(" ".join(page.text).split())
+    for wins in (1, 2, 4):  # Wilson intervals of 1/5, 2/5, 4/5
+        interval = wilson(wins, 5)
+        assert f"[{interval.low:.1%}, {interval.high:.1%}]" in body
+    assert "mean score [95% CI]" in body and "Paired differences of success on the same test tasks" in body
+    rows = {cells[0]: cells for cells in (row.split(" | ") for row in _table_rows(text, "95% CI (paired bootstrap)"))}
+    assert list(rows) == ["self-training − base", "Re-ReST − self-training", "Re-ReST − base"]  # no DPO evaluated
+    # the first N test tasks are solved: base 1, self-training 2, Re-ReST 4 of 5
+    assert rows["Re-ReST − base"][2:4] == ["5", "+60.0 pts"] and rows["Re-ReST − base"][-1] == "above 0"
+    assert rows["self-training − base"][3] == "+20.0 pts" and rows["self-training − base"][-1] == "noise"
+    assert "bootstrap" in body and "<i>noise</i>" in text
+
+
+def _table_rows(html: str, header: str) -> list[str]:
+    """The rows of the table whose header has `header`, as 'cell | cell' text."""
+    start = html.index(header)
+    tbody = html[html.index("<tbody>", start) + 7: html.index("</tbody>", start)]
+    return [" | ".join(re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row))
+            for row in re.findall(r"<tr>(.*?)</tr>", tbody)]
+
+
+def test_logged_intervals_stand_in_for_missing_eval_records(tmp_path):
+    run = tmp_path / "logged"
+    build_run_dir(run)
+    (run / "records" / "eval-rerest.jsonl").unlink()
+    with (run / "metrics.jsonl").open("a") as f:
+        f.write(json.dumps({"name": "eval/success_rate", "value": 0.8, "ci_low": 0.376, "ci_high": 0.964, "n": 5, "variant": "rerest",
+                            "round": 1, "stage": "eval_rerest"}) + "\n")
+    text, page = _parse(write_report(run))
+    body = " ".join(" ".join(page.text).split())
+    assert "[37.6%, 96.4%]" in body
+    rows = [r.split(" | ")[0] for r in _table_rows(text, "95% CI (paired bootstrap)")]
+    assert rows == ["self-training − base"]  # a difference needs both variants' per-task records
+
+
 def test_missing_stages_say_not_run_yet(run_dir):
     run, _ = run_dir
     text, page = _parse(write_report(run))
