@@ -2,6 +2,7 @@
 
     rerest run [CONFIG.yaml] [--run-dir DIR] [--set section.key=value ...] [--executor ray]   a whole Re-ReST run
     rerest report RUN_DIR [--open]     write RUN_DIR/report.html
+    rerest doctor                      what this machine has and lacks for rerest (exit 1: the main job cannot run)
 """
 
 from __future__ import annotations
@@ -115,6 +116,17 @@ def report(run_dir: Path = typer.Argument(..., help="Run directory written by `r
         import webbrowser
 
         webbrowser.open(path.resolve().as_uri())
+
+
+# -- doctor -------------------------------------------------------------------------------------------
+@app.command()
+def doctor() -> None:
+    """Say what this machine has and lacks for rerest; exit 1 (listing what is missing) when `rerest run` cannot run."""
+    from rerest_agents.doctor import can_run, diagnose, render
+
+    checks = diagnose()
+    typer.echo(render(checks, header="rerest doctor: what this machine has for rerest"))
+    raise typer.Exit(0 if can_run(checks) else 1)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import shutil
 import tarfile
 import uuid
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,14 +67,23 @@ def is_solvable(game_file: Path) -> bool:
     with open(game_file, "rb") as f:
         f.seek(0, os.SEEK_END)
         f.seek(max(0, f.tell() - 4096))
-        tail = f.read().decode("utf-8", "replace")
-    found = _SOLVABLE.findall(tail)
+        tail = f.read()
+    return _solvable(tail, game_file.read_bytes)
+
+
+def _solvable(tail: bytes, whole: Callable[[], bytes]) -> bool:
+    found = _SOLVABLE.findall(tail.decode("utf-8", "replace"))
     if found:
         return found[-1] == "true"
     try:
-        return bool(json.loads(game_file.read_text(encoding="utf-8")).get("solvable", False))
+        return bool(json.loads(whole()).get("solvable", False))
     except (OSError, ValueError):
         return False
+
+
+def _kept(rel: str) -> bool:
+    """AlfredTWEnv leaves out trials whose path names movable receptacles or sliced objects."""
+    return "movable" not in rel and "Sliced" not in rel
 
 
 def collect_games(folder: Path, task_types: Iterable[str] | None = None) -> list[GameRecord]:
@@ -84,18 +93,41 @@ def collect_games(folder: Path, task_types: Iterable[str] | None = None) -> list
     for traj in sorted(folder.glob(f"*/*/{TRAJ_FILE}")):
         trial = traj.parent
         rel = f"{trial.parent.name}/{trial.name}"
-        if "movable" in rel or "Sliced" in rel:
+        if not _kept(rel):
             continue
-        task_type = task_type_of_folder(trial.parent.name) or _traj_task_type(traj)
+        task_type = task_type_of_folder(trial.parent.name) or _traj_task_type(traj.read_bytes)
         game = trial / GAME_FILE
         if task_type in wanted and game.is_file() and is_solvable(game):
             games.append(GameRecord(rel, task_type, game, traj))
     return games
 
 
-def _traj_task_type(traj: Path) -> str:
+def count_archived_games(archive: Path, split: str) -> int:
+    """How many games `collect_games` would find in `split` once `archive` (a `.tar.xz`) is unpacked.
+
+    Read in one pass in memory, nothing written: for a look at the data (`rerest doctor`) without
+    filling the cache.
+    """
+    prefix = f"{DATA_VERSION}/{split}/"
+    trajs: dict[str, str] = {}  # trial -> task type
+    solvable: set[str] = set()
+    with tarfile.open(archive) as tf:
+        for member in tf:
+            parts = member.name[len(prefix):].split("/") if member.name.startswith(prefix) else []
+            if not member.isfile() or len(parts) != 3 or parts[2] not in (TRAJ_FILE, GAME_FILE) or not _kept("/".join(parts[:2])):
+                continue
+            rel, read = "/".join(parts[:2]), tf.extractfile(member).read  # type: ignore[union-attr]
+            if parts[2] == TRAJ_FILE:
+                trajs[rel] = task_type_of_folder(parts[0]) or _traj_task_type(read)
+            elif _solvable((data := read())[-4096:], lambda: data):
+                solvable.add(rel)
+    wanted = set(parse_task_types(None))
+    return sum(1 for rel, task_type in trajs.items() if task_type in wanted and rel in solvable)
+
+
+def _traj_task_type(read: Callable[[], bytes]) -> str:
     try:
-        return str(json.loads(traj.read_text(encoding="utf-8")).get("task_type", ""))
+        return str(json.loads(read()).get("task_type", ""))
     except (OSError, ValueError):
         return ""
 

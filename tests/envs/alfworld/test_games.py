@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rerest_envs.alfworld import SHORT_NAMES, find_games, parse_task_types, short_name, success_by_type
-from rerest_envs.alfworld.games import ALFWORLD_DATA_ENV, split_folder
+from rerest_envs.alfworld.games import ALFWORLD_DATA_ENV, count_archived_games, split_folder
 from rerest_envs.errors import DataNotFound
 
 SHARED = Path(os.environ["RERST_DATA_DIR"]) / "alfworld"
@@ -23,6 +23,14 @@ def test_split_counts_match_alfworld(split: str, count: int) -> None:
     per_type = {short: len(find_games(split, task_types=short)) for short in SHORT_NAMES}
     assert sum(per_type.values()) == count and all(per_type.values())
     assert {short_name(g.task_type) for g in find_games(split, task_types="heat,cool")} == {"heat", "cool"}
+
+
+@pytest.mark.parametrize(("split", "count"), [("valid_unseen", 134), ("valid_train", 200)])
+def test_archived_games_are_counted_as_unpacked_ones_without_unpacking(split: str, count: int, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RERST_CACHE_DIR", str(tmp_path / "cache"))
+    assert count_archived_games(SHARED / f"json_2.1.1_{split}.tar.xz", split) == count
+    assert not (tmp_path / "cache").exists()
 
 
 def test_task_type_spellings() -> None:
