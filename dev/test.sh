@@ -25,6 +25,9 @@ if [[ "${RERST_DOCKER:-1}" == "1" ]]; then
     fi
 fi
 
+# What this machine has and lacks, at the top of the log (a few seconds; the tests say the rest).
+.venv/bin/rerest doctor || echo "test.sh: rerest doctor says the main job cannot run here (see above)" >&2
+
 status=0
 .venv/bin/python -m pytest "$@" || status=$?
 if [[ "$status" == "5" ]]; then
