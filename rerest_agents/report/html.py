@@ -118,14 +118,15 @@ def _differences(run: RunData) -> str:
             a, b = run.evals.get((treatment, rnd)), run.evals.get((control, rnd))
             if not a or not b:
                 continue
+            label = esc(f"{VARIANT_NAMES[treatment]} − {VARIANT_NAMES[control]}")
             try:
                 d = paired_difference(per_task(a), per_task(b))
             except ValueError:  # no task in common
-                rows.append([esc(f"{VARIANT_NAMES[treatment]} − {VARIANT_NAMES[control]}"), str(rnd), "0", missing("no common task"), "", ""])
+                rows.append([label, str(rnd), "0", missing("no common task"), "", ""])
                 continue
             unmatched = sum(d.dropped)
             verdict = {"above 0": "ok", "below 0": "bad"}.get(d.verdict, "missing")
-            rows.append([esc(f"{VARIANT_NAMES[treatment]} − {VARIANT_NAMES[control]}"), str(rnd),
+            rows.append([label, str(rnd),
                          str(d.n) + (f" <small>({unmatched} unmatched dropped)</small>" if unmatched else ""),
                          f"{100 * d.estimate:+.1f} pts", f"[{100 * d.low:+.1f}, {100 * d.high:+.1f}]",
                          f'<span class="{verdict}">{esc(d.verdict)}</span>'])
