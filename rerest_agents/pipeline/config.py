@@ -21,7 +21,8 @@ from rerest_agents.train import TrainConfig
 
 @dataclass
 class ModelConfig:
-    """Which LLM acts (agent) and reflects (reflector: same base model, its own adapter)."""
+    """Which LLM acts (agent); the reflector is the same base model with its own adapter unless
+    `RunConfig.reflector_model` names another."""
 
     #: LLM backend: hf, vllm or openai.
     backend: str = "hf"
@@ -29,6 +30,24 @@ class ModelConfig:
     name: str | None = None
     #: Extra keyword arguments for the backend (e.g. base_url for openai, dtype for vllm).
     kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from rerest_agents.llm import BACKENDS
+
+        if self.backend not in BACKENDS:
+            close = difflib.get_close_matches(str(self.backend), BACKENDS, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"Unknown model backend {self.backend!r}.{hint} Valid backends: {sorted(BACKENDS)}.")
+
+
+@dataclass
+class ReflectorModelConfig(ModelConfig):
+    """The reflector's own model (`RunConfig.reflector_model`), e.g. a bigger one behind vLLM or an
+    OpenAI-compatible server. An hf or vllm reflector is trained like the agent (LoRA on `name`);
+    an openai one cannot be trained here and reflects zero-shot throughout."""
+
+    #: LoRA adapter folder the reflector starts from (reflects with it; training continues from it).
+    adapter: str | None = None
 
 
 @dataclass
@@ -80,6 +99,9 @@ class RunConfig:
     #: The embedded preset plays repairs without showing the failed attempt again (measured better for
     #: gemma-3-270m, see ReflectConfig); the paper presets set `repair_shows_attempt: true`.
     reflect: ReflectConfig = field(default_factory=lambda: ReflectConfig(repair_shows_attempt=False))
+    #: The reflector's own model; None (default) = the agent's base model with its own adapter, as in
+    #: the paper. Keys: backend, name, kwargs, adapter (see ReflectorModelConfig).
+    reflector_model: ReflectorModelConfig | None = None
     #: After training the reflector, reflect again with it on the failures not yet repaired (the
     #: paper's optional step); its verified repairs join D_R and the DPO pairs.
     reflect_with_trained: bool = False
@@ -104,7 +126,13 @@ class RunConfig:
 
     def results_dict(self) -> dict[str, Any]:
         """The settings that decide the results: all but `executor` (threads and Ray give the same records)."""
-        return {k: v for k, v in self.to_dict().items() if k != "executor"}
+        return results_view(self.to_dict())
+
+
+def results_view(config: dict[str, Any]) -> dict[str, Any]:
+    """A config dict without what does not decide the results: `executor`, and `reflector_model` when
+    unset (so runs and hashes from before that key existed stay the same)."""
+    return {k: v for k, v in config.items() if k != "executor" and not (k == "reflector_model" and v is None)}
 
 
 def _build(cls: type, data: Any, where: str) -> Any:
@@ -120,9 +148,11 @@ def _build(cls: type, data: Any, where: str) -> Any:
             hint = f" Did you mean {close[0]!r}?" if close else ""
             dotted = f"{where}.{key}" if where else key
             raise ConfigError(f"Unknown key {dotted!r}.{hint} Valid keys: {sorted(fields)}.")
-        nested = {"model": ModelConfig, "sample": SampleConfig, "reflect": ReflectConfig, "train": TrainConfig, "eval": EvalConfig,
-                  "executor": ExecutorConfig}
-        kwargs[key] = _build(nested[key], value, f"{where + '.' if where else ''}{key}") if cls is RunConfig and key in nested else value
+        nested = {"model": ModelConfig, "reflector_model": ReflectorModelConfig, "sample": SampleConfig, "reflect": ReflectConfig,
+                  "train": TrainConfig, "eval": EvalConfig, "executor": ExecutorConfig}
+        if cls is RunConfig and key in nested and not (key == "reflector_model" and value is None):
+            value = _build(nested[key], value, f"{where + '.' if where else ''}{key}")
+        kwargs[key] = value
     try:
         return cls(**kwargs)
     except TypeError as exc:

@@ -8,6 +8,10 @@ D_M + D_R (Re-ReST) (5); at the end each variant is evaluated alone on the test 
 With `reflect_with_trained`, the trained reflector then reflects again on what is still unrepaired
 (the paper's optional step). Every stage is named in `stages.json` and skipped once done, so a
 killed run resumes.
+
+The reflector is the agent's base model with its own adapter (the paper), or, with
+`reflector_model`, a model of its own (`Pipeline.reflector_llm`): trained by LoRA on that model's
+base when its backend is hf or vllm, zero-shot throughout when it is an OpenAI-compatible server.
 """
 
 from __future__ import annotations
@@ -21,13 +25,16 @@ from rerest_agents.agent import template_for
 from rerest_agents.errors import ConfigError
 from rerest_agents.export import agent_sft, dpo_pairs, reflector_sft, write_jsonl
 from rerest_agents.llm import LLM, make_llm
-from rerest_agents.pipeline.config import RunConfig
+from rerest_agents.pipeline.config import ModelConfig, RunConfig, results_view
 from rerest_agents.pipeline.rundir import RunDir
 from rerest_agents.reflect import Reflector
 from rerest_agents.rollout import RecordWriter, Rollout, RolloutConfig, config_hash, make_env, read_records, sample_specs
 from rerest_agents.stats import Difference, Interval, bootstrap_mean, paired_difference, per_task, wilson
 
 VARIANTS = ("base", "selftrain", "rerest", "dpo")
+#: Backends whose model the pipeline can train (LoRA on `name` with transformers): an openai
+#: backend serves weights that are not here, so a reflector behind it reflects zero-shot.
+TRAINABLE_BACKENDS = ("hf", "vllm")
 
 
 @dataclass
@@ -72,10 +79,10 @@ def task_ids_of(env_id: str, env_kwargs: dict[str, Any], limit: int | None) -> l
 class Pipeline:
     """Runs the stages of `RunConfig` in `run_dir` (see module docstring)."""
 
-    def __init__(self, config: RunConfig, run_dir: str | Path, *, llm: LLM | None = None, progress: bool = True,
-                 log: Callable[[str], None] = print) -> None:
+    def __init__(self, config: RunConfig, run_dir: str | Path, *, llm: LLM | None = None, reflector_llm: LLM | None = None,
+                 progress: bool = True, log: Callable[[str], None] = print) -> None:
         self.config, self.dir, self.progress, self.log = config, RunDir(run_dir), progress, log
-        self._llm = llm
+        self._llm, self._reflector_llm = llm, reflector_llm
         self.hash = config_hash(config.results_dict())
         self.template = template_for(config.env_id)
         self._write_config()
@@ -87,18 +94,35 @@ class Pipeline:
         path = self.dir.root / "config.yaml"
         if path.exists():  # a resumed run may change only where envs step (the executor)
             old = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            if {k: v for k, v in old.items() if k != "executor"} != yaml.safe_load(yaml.safe_dump(self.config.results_dict())):
+            if results_view(old) != yaml.safe_load(yaml.safe_dump(self.config.results_dict())):
                 raise ConfigError(f"{self.dir.root} holds a run with a different config; use another run directory or the same config.")
         path.write_text(yaml.safe_dump(self.config.to_dict(), sort_keys=False), encoding="utf-8")
 
     @property
     def llm(self) -> LLM:
+        """The agent's LLM (`config.model`)."""
         if self._llm is None:
-            kwargs = dict(self.config.model.kwargs)
-            if self.config.model.name:
-                kwargs["model"] = self.config.model.name
-            self._llm = make_llm(self.config.model.backend, **kwargs)
+            self._llm = _make(self.config.model)
         return self._llm
+
+    @property
+    def reflector_llm(self) -> LLM:
+        """The reflector's LLM: the agent's, unless `config.reflector_model` names its own model."""
+        if self.config.reflector_model is None:
+            return self.llm
+        if self._reflector_llm is None:
+            self._reflector_llm = _make(self.config.reflector_model)
+        return self._reflector_llm
+
+    def _reflector_start(self) -> str | None:
+        """The adapter the reflector starts from (`reflector_model.adapter`), registered; None without one."""
+        model = self.config.reflector_model
+        if model is None or not model.adapter:
+            return None
+        key = f"{self.dir.root.name}-reflector-start"
+        if key not in self.reflector_llm.adapters:
+            self.reflector_llm.add_adapter(key, model.adapter)
+        return key
 
     def _rollout_config(self, split: str) -> RolloutConfig:
         c = self.config
@@ -108,17 +132,18 @@ class Pipeline:
                              max_tokens=c.sample.max_tokens if train else c.eval.max_tokens, seed=c.seed,
                              few_shot=c.few_shot, width=c.sample.width, executor=c.executor)
 
-    def _adapter(self, name: str) -> str | None:
-        """Register a trained adapter with the LLM (None when that stage trained nothing)."""
+    def _adapter(self, name: str, llm: LLM | None = None) -> str | None:
+        """Register a trained adapter with `llm` (default: the agent's); None when that stage trained nothing."""
         from rerest_agents.train import adapter_dir, is_trained
 
         output_dir = self.dir.adapter(name)  # train_sft/train_dpo put the adapter in <output_dir>/adapter
         if not is_trained(output_dir):
             return None
+        llm = llm or self.llm
         path = adapter_dir(output_dir)
         key = f"{self.dir.root.name}-{name}"
-        if key not in self.llm.adapters:
-            self.llm.add_adapter(key, str(path))
+        if key not in llm.adapters:
+            llm.add_adapter(key, str(path))
         return key
 
     def _stage(self, name: str, body: Callable[[], str | None]) -> None:
@@ -127,6 +152,8 @@ class Pipeline:
         self.log(f"[rerest] {name}")
         started = self.dir.start(name)
         note = body()
+        if note:
+            self.log(f"[rerest] {name} skipped: {note}")
         self.dir.finish(name, started, status="skipped" if note else "done", note=note or "")
 
     # -- the run ------------------------------------------------------------------------------------
@@ -138,7 +165,7 @@ class Pipeline:
         if overlap and c.train_env_kwargs == c.test_env_kwargs:
             raise ConfigError("train_env_kwargs and test_env_kwargs give the same tasks; pick disjoint splits.")
         agent_adapter: str | None = None
-        reflector_adapter: str | None = None
+        reflector_adapter = self._reflector_start()
         for r in range(1, c.rounds + 1):
             agent_adapter, reflector_adapter = self._round(r, train_tasks, agent_adapter, reflector_adapter)
         result = RunResult(self.dir.root)
@@ -174,7 +201,7 @@ class Pipeline:
             """(3) repairs of the failures (but those `skip_repaired_in` already repaired), replayed in the env."""
             repaired = {t.parent for t in _read_all(*skip_repaired_in) if t.success}
             failures = [t for t in read_records(sampled_path) if not t.success and t.key not in repaired]
-            reflector = Reflector(self.llm, self._rollout_config("train"), c.reflect, template=self.template,
+            reflector = Reflector(self.reflector_llm, self._rollout_config("train"), c.reflect, template=self.template,
                                   adapter=adapter, config_hash=self.hash)
             with RecordWriter(path) as writer:
                 reflector.repair(failures, writer, progress=self.progress)
@@ -200,10 +227,10 @@ class Pipeline:
         self._stage("sample" + s, sample)
         self._stage("reflect" + s, lambda: reflect(repaired_path, reflector_adapter, "reflect"))
         self._stage("build_data" + s, build_data)
-        self._stage("train_reflector" + s, lambda: self._train("reflector" + s, "reflector" + s, reflector_adapter))
+        self._stage("train_reflector" + s, lambda: self._train("reflector" + s, "reflector" + s, reflector_adapter, reflector=True))
         if c.reflect_with_trained:
             def reflect_trained() -> str | None:
-                trained = self._adapter("reflector" + s)
+                trained = self._adapter("reflector" + s, self.reflector_llm)
                 if trained is None:
                     return "the reflector was not trained (no reflector data): nothing new to reflect with"
                 reflect(trained_path, trained, "reflect_trained", (repaired_path,))
@@ -215,21 +242,29 @@ class Pipeline:
         self._stage("train_agent_rerest" + s, lambda: self._train("agent_dmdr" + s, "agent-rerest" + s, agent_adapter))
         if c.eval.dpo:
             self._stage("train_agent_dpo" + s, lambda: self._train("dpo" + s, "agent-dpo" + s, agent_adapter, dpo=True))
-        return self._adapter("agent-rerest" + s) or agent_adapter, self._adapter("reflector" + s) or reflector_adapter
+        reflector = self._adapter("reflector" + s, self.reflector_llm) or reflector_adapter
+        return self._adapter("agent-rerest" + s) or agent_adapter, reflector
 
-    def _train(self, data_name: str, adapter_name: str, init: str | None, *, dpo: bool = False) -> str | None:
-        """Train one adapter; returns a note (and trains nothing) when its data set is empty."""
+    def _train(self, data_name: str, adapter_name: str, init: str | None, *, dpo: bool = False, reflector: bool = False) -> str | None:
+        """Train one adapter of the agent (or, `reflector=True`, of the reflector's model).
+
+        Returns a note, and trains nothing, when its data set is empty or the reflector's backend cannot be trained.
+        """
         import json
 
         from rerest_agents.train import train_dpo, train_sft
 
+        model, llm = (self.config.reflector_model or self.config.model, self.reflector_llm) if reflector else (self.config.model, self.llm)
+        if reflector and model.backend not in TRAINABLE_BACKENDS:
+            return (f"the reflector runs on the {model.backend} backend ({model.name}), whose weights cannot be trained here: "
+                    "it reflects zero-shot in every round")
         path = self.dir.data(data_name)
         records = [json.loads(line) for line in path.open(encoding="utf-8")] if path.exists() else []
         if not records:
             return f"no training data in {path.name}: the variant uses the untrained model"
-        init_path = self.llm.adapters.get(init) if init else None
+        init_path = llm.adapters.get(init) if init else None
         train = train_dpo if dpo else train_sft
-        train(records, self.dir.adapter(adapter_name), self.config.train, base_model=self.config.model.name, init_adapter=init_path)
+        train(records, self.dir.adapter(adapter_name), self.config.train, base_model=model.name, init_adapter=init_path)
         return None
 
     def _evaluate(self, variant: str, tasks: list[str], rounds: int) -> None:
@@ -254,6 +289,14 @@ class Pipeline:
                 self.dir.metric(name, interval.estimate, ci_low=interval.low, ci_high=interval.high, n=interval.n, **where)
 
         self._stage(f"eval_{variant}", body)
+
+
+def _make(model: ModelConfig) -> LLM:
+    """The LLM of a model config: `make_llm(backend, model=name, **kwargs)`."""
+    kwargs = dict(model.kwargs)
+    if model.name:
+        kwargs["model"] = model.name
+    return make_llm(model.backend, **kwargs)
 
 
 def _read_all(*paths: Path) -> list[Any]:

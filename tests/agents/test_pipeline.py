@@ -8,7 +8,9 @@ import gymnasium
 import pytest
 
 from rerest_agents.errors import ConfigError
-from rerest_agents.pipeline import Pipeline, RunDir, load_config
+from rerest_agents.llm import LLM
+from rerest_agents.llm.base import Completion
+from rerest_agents.pipeline import Pipeline, ReflectorModelConfig, RunDir, load_config
 
 
 def test_config_errors_are_one_line_and_name_the_key(tmp_path):
@@ -109,15 +111,19 @@ class ParityEnv(gymnasium.Env):
         return ("correct" if won else "wrong"), float(won), True, False, {"feedback": {"success": won, "message": message}}
 
 
-@pytest.mark.slow
-def test_two_rounds_with_dpo_and_the_trained_reflector(tmp_path, llm):
+def parity_config(**overrides):
+    """The smallest run on ParityEnv (registered on first use as acme/Parity-v0), with `overrides`."""
     if "acme/Parity-v0" not in gymnasium.registry:
         gymnasium.register("acme/Parity-v0", entry_point=ParityEnv)
-    config = load_config(overrides={
+    return load_config(overrides={
         "env_id": "acme/Parity-v0", "train_env_kwargs": {"split": "train"}, "test_env_kwargs": {"split": "test"},
-        "sample.num_tasks": 2, "sample.k": 2, "eval.num_tasks": 1, "eval.dpo": True, "reflect_with_trained": True,
-        "rounds": 2, "train.max_steps": 1, "train.max_length": 160, "reflect.reflection_tokens": 12,
-        "sample.max_tokens": 8, "eval.max_tokens": 8})
+        "sample.num_tasks": 2, "sample.k": 2, "eval.num_tasks": 1, "train.max_steps": 1, "train.max_length": 160,
+        "reflect.reflection_tokens": 12, "sample.max_tokens": 8, "eval.max_tokens": 8, **overrides})
+
+
+@pytest.mark.slow
+def test_two_rounds_with_dpo_and_the_trained_reflector(tmp_path, llm):
+    config = parity_config(**{"eval.dpo": True, "reflect_with_trained": True, "rounds": 2})
     result = Pipeline(config, tmp_path, llm=llm, progress=False).run()
     stages = json.loads((tmp_path / "stages.json").read_text())
     rounds = ("", "-r2")
@@ -142,3 +148,99 @@ def test_two_rounds_with_dpo_and_the_trained_reflector(tmp_path, llm):
         assert {r["adapter"] for r in second} == {f"{tmp_path.name}-agent-rerest"}
     metrics = {m["name"] for m in map(json.loads, (tmp_path / "metrics.jsonl").read_text().splitlines())}
     assert {"reflect/repair_rate", "data/dr_size", "eval/success_rate"} <= metrics
+
+
+# -- a reflector model of its own --------------------------------------------------------------------
+def _lines(path):
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_reflector_model_config():
+    assert load_config().reflector_model is None
+    assert "reflector_model" not in load_config().results_dict()  # runs and hashes from before the key stay the same
+    config = load_config(overrides={"reflector_model.backend": "openai", "reflector_model.name": "big",
+                                    "reflector_model.kwargs": {"base_url": "http://localhost:8000/v1"}})
+    assert isinstance(config.reflector_model, ReflectorModelConfig)
+    assert (config.reflector_model.backend, config.reflector_model.name, config.reflector_model.adapter) == ("openai", "big", None)
+    assert config.results_dict()["reflector_model"]["kwargs"] == {"base_url": "http://localhost:8000/v1"}
+    assert load_config(overrides={"reflector_model": None}).reflector_model is None
+    with pytest.raises(ConfigError, match="Did you mean 'adapter'"):
+        load_config(overrides={"reflector_model.adaptor": "x"})
+    with pytest.raises(ConfigError, match="Unknown model backend 'vlm'. Did you mean 'vllm'"):
+        load_config(overrides={"reflector_model.backend": "vlm"})
+
+
+def test_a_run_dir_from_before_reflector_model_resumes(tmp_path, llm):
+    import yaml
+
+    config = load_config()
+    old = {k: v for k, v in config.to_dict().items() if k != "reflector_model"}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(old))
+    pipeline = Pipeline(config, tmp_path, llm=llm, progress=False)
+    assert pipeline.reflector_llm is llm
+    with pytest.raises(ConfigError, match="different config"):
+        Pipeline(load_config(overrides={"reflector_model.name": "other"}), tmp_path, llm=llm, progress=False)
+
+
+@pytest.fixture(scope="module")
+def tiny_reflector(tmp_path_factory):
+    pytest.importorskip("torch")
+    from tests.agents.tiny_model import build_tiny_llama
+
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama"))
+
+
+@pytest.mark.slow
+def test_two_hf_models_in_one_run(tmp_path, llm, tiny_reflector):
+    """gemma-3-270m acts, a different (tiny, random) hf model reflects, is trained on its own base and reflects again."""
+    config = parity_config(**{"sample.k": 3, "reflect_with_trained": True, "reflect.reflection_tokens": 8,
+                              "reflector_model": {"backend": "hf", "name": str(tiny_reflector)}})
+    pipeline = Pipeline(config, tmp_path, llm=llm, progress=False)
+    result = pipeline.run()
+    reflector = pipeline.reflector_llm
+    assert reflector is not llm and reflector.model_name == str(tiny_reflector)  # built by make_llm("hf", model=folder)
+    records = tmp_path / "records"
+    assert {r["model"] for r in _lines(records / "sampled.jsonl")} == {llm.model_name}
+    repaired = _lines(records / "repaired.jsonl") + _lines(records / "repaired-trained.jsonl")
+    assert repaired and {r["model"] for r in repaired} == {str(tiny_reflector)}
+    assert {r["model"] for name in ("base", "selftrain", "rerest") for r in _lines(records / f"eval-{name}.jsonl")} == {llm.model_name}
+    # the reflector trains on its own base model, the agent on gemma
+    assert _lines(tmp_path / "data" / "reflector.jsonl")
+    adapters = tmp_path / "adapters"
+    base_of = {p.parent.parent.name: json.loads(p.read_text())["base_model_name_or_path"] for p in adapters.glob("*/adapter/adapter_config.json")}
+    assert base_of["reflector"] == str(tiny_reflector)
+    assert {name for name, base in base_of.items() if base == str(tiny_reflector)} == {"reflector"}
+    key = f"{tmp_path.name}-reflector"
+    assert key in reflector.adapters and key not in llm.adapters
+    assert {r["adapter"] for r in _lines(records / "repaired-trained.jsonl")} <= {key}
+    assert set(result.success) == {"base", "selftrain", "rerest"}
+
+
+class _Says(LLM):
+    """A stand-in LLM that always answers `Action: <answer>`."""
+
+    backend = "scripted"
+
+    def __init__(self, name: str, answer: str) -> None:
+        self.model_name, self.answer = name, answer
+
+    def _generate(self, prompts, params, adapter):
+        return [[Completion(f"Thought: ok.\nAction: {self.answer}")] * params.n for _ in prompts]
+
+
+@pytest.mark.slow
+def test_a_served_reflector_reflects_zero_shot_and_is_not_trained(tmp_path):
+    """An openai-backend reflector (stood in for by a scripted LLM): its repairs reach D_R, its training is skipped."""
+    config = parity_config(**{"reflector_model": {"backend": "openai", "name": "big-reflector", "kwargs": {"base_url": "http://x/v1"}}})
+    agent, served = _Says("agent", "abc"), _Says("big-reflector", "ab")  # odd answers fail, even ones win
+    logs = []
+    Pipeline(config, tmp_path, llm=agent, reflector_llm=served, progress=False, log=logs.append).run()
+    stages = json.loads((tmp_path / "stages.json").read_text())
+    assert stages["train_reflector"]["status"] == "skipped"
+    assert "openai backend" in stages["train_reflector"]["note"] and "zero-shot" in stages["train_reflector"]["note"]
+    assert any("train_reflector skipped: the reflector runs on the openai backend" in line for line in logs)
+    assert not (tmp_path / "adapters" / "reflector").exists()
+    repaired = _lines(tmp_path / "records" / "repaired.jsonl")
+    assert repaired and all(r["success"] and r["model"] == "big-reflector" for r in repaired)
+    assert stages["train_agent_rerest"]["status"] == "done"  # D_R = the served reflector's verified repairs
+    assert (tmp_path / "adapters" / "agent-rerest" / "adapter" / "adapter_config.json").exists()
