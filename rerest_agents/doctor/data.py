@@ -47,6 +47,13 @@ def _fix(task: str, fallback: str) -> str:
     return fallback
 
 
+def _incomplete(name: str, folder: Path, needed: str) -> Check:
+    """`$RERST_DATA_DIR/<task>` exists without the task's files: the envs stop there (they download only
+    into the cache), so this is missing, not made on first use."""
+    return Check(DATA, name, "missing", f"{folder} lacks {needed} (the env stops there: no download)",
+                 f"add it there, or point {DATA_DIR_ENV} at a folder whose {folder.name}/ has it")
+
+
 def _root() -> list[Check]:
     value = os.environ.get(DATA_DIR_ENV)
     where = f"{DATA_DIR_ENV}={value}" if value else f"{DATA_DIR_ENV} not set"
@@ -76,7 +83,9 @@ def _mbpp() -> list[Check]:
     from rerest_envs.code.mbpp_data import SPLITS, VARIANT_FILES
 
     folder = _find("mbpp")
-    if folder is None or not (folder / VARIANT_FILES["full"]).is_file():
+    if folder is not None and not (folder / VARIANT_FILES["full"]).is_file():
+        return [_incomplete("MBPP", folder, VARIANT_FILES["full"])]
+    if folder is None:
         return [Check(DATA, "MBPP", "first-use", "not local: downloaded on first use (network: google-research on GitHub)",
                       _fix("mbpp", f"for local files: export {DATA_DIR_ENV}=<folder holding mbpp/>"))]
     with (folder / VARIANT_FILES["full"]).open(encoding="utf-8") as f:
@@ -113,7 +122,9 @@ def _hotpotqa() -> list[Check]:
                 count = _lines(path) if path.suffix == ".jsonl" else len(json.loads(path.read_text(encoding="utf-8")))
                 parts.append(f"{part} {count} {kind}")
                 break
-    if folder is None or not parts:
+    if folder is not None and not parts:
+        return [_incomplete("HotpotQA", folder, f"{NORMALISED_FILES['dev']} or {OFFICIAL_FILES['dev']}")]
+    if folder is None:
         return [Check(DATA, "HotpotQA", "first-use", "not local: the official files are downloaded on first use (network)",
                       _fix("hotpotqa", f"for local files: export {DATA_DIR_ENV}=<folder holding hotpotqa/>"))]
     questions = folder / QUESTIONS_FILE

@@ -110,3 +110,17 @@ def test_render_marks_and_groups():
 @pytest.mark.parametrize("status", ["ok", "first-use"])
 def test_only_missing_required_parts_block(status):
     assert can_run([Check("S", "x", status, "", required=True), Check("S", "y", "missing", "")])
+
+
+def test_task_data_found_made_on_first_use_or_missing(tmp_path, monkeypatch):
+    from rerest_agents.doctor import data
+
+    monkeypatch.setenv("RERST_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("RERST_DATA_DIR", str(tmp_path))
+    [line] = data._mbpp()
+    assert line.status == "first-use" and "downloaded on first use" in line.detail  # nothing local: the env downloads
+    (tmp_path / "mbpp").mkdir()
+    [line] = data._mbpp()  # an RERST_DATA_DIR/mbpp without the file stops the env: no download
+    assert line.status == "missing" and f"{tmp_path / 'mbpp'} lacks mbpp.jsonl" in line.detail
+    [line] = data._gqa()
+    assert line.status == "missing" and "RERST_DATA_DIR/gqa" in line.fix
