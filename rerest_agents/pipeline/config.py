@@ -46,7 +46,8 @@ class ReflectorModelConfig(ModelConfig):
     OpenAI-compatible server. An hf or vllm reflector is trained like the agent (LoRA on `name`);
     an openai one cannot be trained here and reflects zero-shot throughout."""
 
-    #: LoRA adapter folder the reflector starts from (reflects with it; training continues from it).
+    #: LoRA adapter the reflector starts from (reflects with it; training continues from it): a folder,
+    #: or for backend openai the name the server serves it under (`--lora-modules NAME=...`).
     adapter: str | None = None
 
 

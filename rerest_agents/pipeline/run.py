@@ -119,7 +119,8 @@ class Pipeline:
         model = self.config.reflector_model
         if model is None or not model.adapter:
             return None
-        key = f"{self.dir.root.name}-reflector-start"
+        # a server's adapter is asked for by the name it serves it under; a folder gets a name of this run
+        key = model.adapter if model.backend == "openai" else f"{self.dir.root.name}-reflector-start"
         if key not in self.reflector_llm.adapters:
             self.reflector_llm.add_adapter(key, model.adapter)
         return key

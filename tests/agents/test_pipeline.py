@@ -207,7 +207,8 @@ def test_two_hf_models_in_one_run(tmp_path, llm, tiny_reflector):
     # the reflector trains on its own base model, the agent on gemma
     assert _lines(tmp_path / "data" / "reflector.jsonl")
     adapters = tmp_path / "adapters"
-    base_of = {p.parent.parent.name: json.loads(p.read_text())["base_model_name_or_path"] for p in adapters.glob("*/adapter/adapter_config.json")}
+    base_of = {p.parent.parent.name: json.loads(p.read_text())["base_model_name_or_path"]
+               for p in adapters.glob("*/adapter/adapter_config.json")}
     assert base_of["reflector"] == str(tiny_reflector)
     assert {name for name, base in base_of.items() if base == str(tiny_reflector)} == {"reflector"}
     key = f"{tmp_path.name}-reflector"
@@ -242,5 +243,19 @@ def test_a_served_reflector_reflects_zero_shot_and_is_not_trained(tmp_path):
     assert not (tmp_path / "adapters" / "reflector").exists()
     repaired = _lines(tmp_path / "records" / "repaired.jsonl")
     assert repaired and all(r["success"] and r["model"] == "big-reflector" for r in repaired)
+    assert {r["adapter"] for r in repaired} == {None}
     assert stages["train_agent_rerest"]["status"] == "done"  # D_R = the served reflector's verified repairs
     assert (tmp_path / "adapters" / "agent-rerest" / "adapter" / "adapter_config.json").exists()
+
+
+def test_the_reflector_starts_from_its_adapter(tmp_path):
+    served = {"backend": "openai", "name": "big", "adapter": "reflector-v1", "kwargs": {"base_url": "http://x/v1"}}
+    pipeline = Pipeline(parity_config(reflector_model=served), tmp_path / "served", llm=_Says("a", "x"), reflector_llm=_Says("big", "y"),
+                        progress=False)
+    assert pipeline._reflector_start() == "reflector-v1" and pipeline.reflector_llm.adapters == {"reflector-v1": "reflector-v1"}
+    local = {"backend": "hf", "name": "/models/tiny", "adapter": "/adapters/r1"}
+    pipeline = Pipeline(parity_config(reflector_model=local), tmp_path / "local", llm=_Says("a", "x"), reflector_llm=_Says("tiny", "y"),
+                        progress=False)
+    assert pipeline._reflector_start() == "local-reflector-start"
+    assert pipeline.reflector_llm.adapters == {"local-reflector-start": "/adapters/r1"} and pipeline.llm.adapters == {}
+    assert Pipeline(parity_config(), tmp_path / "none", llm=_Says("a", "x"), progress=False)._reflector_start() is None
