@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from rerest_agents.agent import AgentTemplate, template_for
 from rerest_agents.llm.base import LLM, SamplingParams
 from rerest_agents.rollout.engine import EpisodeSpec, Rollout, RolloutConfig, seed_of
-from rerest_agents.rollout.records import RecordWriter, Trajectory
+from rerest_agents.rollout.records import RecordWriter, Trajectory, iter_records
 
 REFLECTION_INSTRUCTION = ("You will be given a task, a previous attempt at it that failed, and feedback on that attempt. "
                           "Diagnose in one or two sentences why the attempt failed and what to do differently.")
@@ -39,6 +39,8 @@ class ReflectConfig:
         repair_shows_attempt: Show the failed attempt again when the new attempt is played (the
             reflection prompt always shows it). Small models copy it: on the layout task gemma-3-270m
             verified 1 of 32 repairs with it and 5 of 32 without (mean score 0.16 vs 0.26).
+        attempts: Reflections (each with its new attempt) per failure at most; the first verified
+            one is kept and later tries are not made. Each try costs one reflection and one episode.
     """
 
     use_privileged: bool = False
@@ -46,6 +48,11 @@ class ReflectConfig:
     reflection_tokens: int = 96
     max_feedback_chars: int = 1500
     repair_shows_attempt: bool = True
+    attempts: int = 1
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError(f"reflect.attempts must be >= 1, got {self.attempts}.")
 
 
 def render_attempt(trajectory: Trajectory, template: AgentTemplate) -> str:
@@ -108,35 +115,44 @@ class Reflector:
         rollout_config = RolloutConfig(**{**rollout_config.__dict__, "temperature": self.config.temperature})
         self.rollout = Rollout(llm, rollout_config, template=self.template, adapter=adapter, config_hash=config_hash)
 
-    def reflect(self, failures: Sequence[Trajectory]) -> list[str]:
-        """One reflection per failed trajectory (batched generation)."""
+    def reflect(self, failures: Sequence[Trajectory], attempt: int = 0) -> list[str]:
+        """One reflection per failed trajectory (batched generation); `attempt` > 0 draws afresh."""
         if not failures:
             return []
         prompts = [reflection_prompt(t, self.template, self.config) for t in failures]
+        seed = seed_of(self.rollout.config.seed, "reflect", failures[0].key, *([attempt] if attempt else []))
         params = SamplingParams(temperature=self.config.temperature, max_tokens=self.config.reflection_tokens,
-                                stop=("\n\n", "\nTask:", "\nPrevious attempt:"),
-                                seed=seed_of(self.rollout.config.seed, "reflect", failures[0].key))
+                                stop=("\n\n", "\nTask:", "\nPrevious attempt:"), seed=seed)
         return [c[0].text.strip() for c in self.llm.generate(prompts, params, adapter=self.adapter)]
 
     def repair(self, failures: Sequence[Trajectory], writer: RecordWriter | None = None, *, progress: bool = True,
                chunk: int | None = None) -> list[Trajectory]:
         """Reflect on each failure not yet repaired in `writer`, play the new attempts, record them.
 
-        Works through the failures `chunk` at a time (default: the rollout width), reflecting and then
-        playing each chunk, so a run killed here loses at most one chunk's reflections.
+        Up to `config.attempts` tries per failure (record keys `repaired/<key>`, then `#2`, `#3`...);
+        a failure leaves the queue at its first verified repair. Works through the failures `chunk` at
+        a time (default: the rollout width), reflecting and then playing each chunk, so a run killed
+        here loses at most one chunk's reflections.
         """
-        todo = [t for t in failures if not t.success and (writer is None or f"repaired/{t.key}" not in writer.done)]
+        verified = {t.parent for t in iter_records(writer.path) if t.success} if writer is not None else set()
+        failed = [t for t in failures if not t.success]
         chunk = chunk or self.rollout.config.width
         repaired: list[Trajectory] = []
-        with tqdm(total=len(todo), desc="repairs", disable=not progress, leave=False) as bar:
-            for start in range(0, len(todo), chunk):
-                part = todo[start:start + chunk]
-                specs = [EpisodeSpec(key=f"repaired/{t.key}", task_id=t.task_id, sample_index=t.sample_index, seed=t.seed,
-                                     origin="repaired", parent=t.key, reflection=r,
-                                     context=repair_context(t, self.template, self.config, r))
-                         for t, r in zip(part, self.reflect(part))]
-                repaired += self.rollout.run(specs, writer, progress=False)
-                bar.update(len(part))
+        for attempt in range(self.config.attempts):
+            suffix = f"#{attempt + 1}" if attempt else ""
+            todo = [t for t in failed if t.key not in verified and (writer is None or f"repaired/{t.key}{suffix}" not in writer.done)]
+            desc = "repairs" if self.config.attempts == 1 else f"repairs, try {attempt + 1}/{self.config.attempts}"
+            with tqdm(total=len(todo), desc=desc, disable=not progress, leave=False) as bar:
+                for start in range(0, len(todo), chunk):
+                    part = todo[start:start + chunk]
+                    specs = [EpisodeSpec(key=f"repaired/{t.key}{suffix}", task_id=t.task_id, sample_index=t.sample_index,
+                                         seed=t.seed, origin="repaired", parent=t.key, reflection=r,
+                                         context=repair_context(t, self.template, self.config, r))
+                             for t, r in zip(part, self.reflect(part, attempt))]
+                    played = self.rollout.run(specs, writer, progress=False)
+                    verified |= {t.parent for t in played if t.success}
+                    repaired += played
+                    bar.update(len(part))
         return repaired
 
     def close(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gymnasium
+import rerest_envs  # noqa: F401  (registers the rerest/ ids when this file runs alone)
 import pytest
 
 from rerest_agents.llm.base import LLM
@@ -57,6 +58,40 @@ def test_reflector_repairs_are_replayed_and_verified_in_the_env(llm, tmp_path):
     rollout.close()
 
 
+def _layout_failures(llm, task_slice: slice, max_tokens: int, width: int):
+    """A layout rollout config and the failures of k=2 samples on a few generated count prompts."""
+    config = RolloutConfig(env_id="rerest/Layout-v0", env_kwargs={"steps": 1, "prompt_set": "generated-count"},
+                           temperature=1.0, max_tokens=max_tokens, width=width)
+    env = gymnasium.make("rerest/Layout-v0", steps=1, prompt_set="generated-count")
+    tasks = list(env.unwrapped.task_ids[task_slice])
+    env.close()
+    rollout = Rollout(llm, config)
+    failures = [t for t in rollout.run(sample_specs(tasks, k=2), progress=False) if not t.success]
+    rollout.close()
+    return config, failures
+
+
+def test_several_attempts_per_failure_stop_at_the_first_verified_repair(llm, tmp_path):
+    config, failures = _layout_failures(llm, slice(4, 8), max_tokens=40, width=8)
+    assert failures, "the base model solved every layout: pick harder tasks"
+    path = tmp_path / "repaired.jsonl"
+    reflector = Reflector(llm, config, ReflectConfig(reflection_tokens=24, attempts=3))
+    with RecordWriter(path) as writer:
+        reflector.repair(failures, writer, progress=False)
+        assert reflector.repair(failures, writer, progress=False) == []  # resumed: nothing left
+    reflector.close()
+    records = read_records(path)
+    for failure in failures:
+        tries = [r for r in records if r.parent == failure.key]
+        keys = [f"repaired/{failure.key}", f"repaired/{failure.key}#2", f"repaired/{failure.key}#3"]
+        assert [r.key for r in tries] == keys[:len(tries)]  # tries in order, no gaps
+        assert sum(r.success for r in tries) <= 1 and (len(tries) == 3 or tries[-1].success)  # stop at the first win
+        if len(tries) > 1:
+            assert len({r.reflection for r in tries}) > 1  # a later try draws a new reflection
+    with pytest.raises(ValueError, match="attempts"):
+        ReflectConfig(attempts=0)
+
+
 class _KilledHere(Exception):
     pass
 
@@ -76,14 +111,7 @@ class _DiesAfter(LLM):
 
 
 def test_reflector_records_each_chunk_before_reflecting_on_the_next(llm, tmp_path):
-    config = RolloutConfig(env_id="rerest/Layout-v0", env_kwargs={"steps": 1, "prompt_set": "generated-count"},
-                           temperature=1.0, max_tokens=32, width=4)
-    env = gymnasium.make("rerest/Layout-v0", steps=1, prompt_set="generated-count")
-    tasks = list(env.unwrapped.task_ids[2:4])
-    env.close()
-    rollout = Rollout(llm, config)
-    failures = [t for t in rollout.run(sample_specs(tasks, k=2), progress=False) if not t.success]
-    rollout.close()
+    config, failures = _layout_failures(llm, slice(2, 4), max_tokens=32, width=4)
     assert len(failures) >= 2, "the base model solved the layouts: pick harder tasks"
     path = tmp_path / "repaired.jsonl"
     # chunk 1: reflect (call 1), replay (call 2); chunk 2: reflect (call 3) dies
