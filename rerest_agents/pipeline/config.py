@@ -92,8 +92,13 @@ class RunConfig:
     train_env_kwargs: dict[str, Any] = field(default_factory=lambda: {"prompt_set": "generated-count-spatial", "split": "train", "steps": 1})
     #: gymnasium.make kwargs of the test split.
     test_env_kwargs: dict[str, Any] = field(default_factory=lambda: {"prompt_set": "generated-count-spatial", "split": "test", "steps": 1})
-    #: Show the template's few-shot exemplars (in sampling, training prompts and evaluation alike).
+    #: Show the template's few-shot exemplars to the base model (sampling, reflection, base evaluation).
     few_shot: bool = True
+    #: Prompts of the *trained* agents: their training data, their evaluation and a later round's
+    #: sampling use the same ones, never a prompt the model is not evaluated with. None: as `few_shot`;
+    #: False: zero-shot (FireAct's fine-tuned agents need no exemplars; a 531-token Layout prompt
+    #: becomes ~20 tokens, so training and evaluation are many times cheaper).
+    trained_few_shot: bool | None = None
     # -- stages ------------------------------------------------------------------------------------
     model: ModelConfig = field(default_factory=ModelConfig)
     sample: SampleConfig = field(default_factory=SampleConfig)
@@ -125,15 +130,20 @@ class RunConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    @property
+    def trained_prompt_few_shot(self) -> bool:
+        """Whether trained agents see the exemplars (`trained_few_shot`, defaulting to `few_shot`)."""
+        return self.few_shot if self.trained_few_shot is None else self.trained_few_shot
+
     def results_dict(self) -> dict[str, Any]:
         """The settings that decide the results: all but `executor` (threads and Ray give the same records)."""
         return results_view(self.to_dict())
 
 
 def results_view(config: dict[str, Any]) -> dict[str, Any]:
-    """A config dict without what does not decide the results: `executor`, and `reflector_model` when
-    unset (so runs and hashes from before that key existed stay the same)."""
-    return {k: v for k, v in config.items() if k != "executor" and not (k == "reflector_model" and v is None)}
+    """A config dict without what does not decide the results: `executor`, and `reflector_model` and
+    `trained_few_shot` when unset (so runs and hashes from before those keys existed stay the same)."""
+    return {k: v for k, v in config.items() if k != "executor" and not (k in ("reflector_model", "trained_few_shot") and v is None)}
 
 
 def _build(cls: type, data: Any, where: str) -> Any:

@@ -125,13 +125,15 @@ class Pipeline:
             self.reflector_llm.add_adapter(key, model.adapter)
         return key
 
-    def _rollout_config(self, split: str) -> RolloutConfig:
+    def _rollout_config(self, split: str, *, trained: bool = False) -> RolloutConfig:
+        """Rollouts of `split`; `trained`: played by a trained agent, with the prompts it was trained on."""
         c = self.config
         train = split == "train"
         return RolloutConfig(env_id=c.env_id, env_kwargs=c.train_env_kwargs if train else c.test_env_kwargs,
                              temperature=c.sample.temperature if train else c.eval.temperature,
                              max_tokens=c.sample.max_tokens if train else c.eval.max_tokens, seed=c.seed,
-                             few_shot=c.few_shot, width=c.sample.width, executor=c.executor)
+                             few_shot=c.trained_prompt_few_shot if trained else c.few_shot, width=c.sample.width,
+                             executor=c.executor)
 
     def _adapter(self, name: str, llm: LLM | None = None) -> str | None:
         """Register a trained adapter with `llm` (default: the agent's); None when that stage trained nothing."""
@@ -190,8 +192,8 @@ class Pipeline:
         sampled_path, repaired_path = self.dir.records("sampled" + s), self.dir.records("repaired" + s)
 
         def sample() -> None:  # (1)+(2) k samples per task, scored by the env
-            rollout = Rollout(self.llm, self._rollout_config("train"), template=self.template, adapter=agent_adapter,
-                              config_hash=self.hash)
+            rollout = Rollout(self.llm, self._rollout_config("train", trained=agent_adapter is not None), template=self.template,
+                              adapter=agent_adapter, config_hash=self.hash)
             with RecordWriter(sampled_path) as writer:
                 rollout.run(sample_specs(tasks, c.sample.k, seed=c.seed + r), writer, progress=self.progress, desc=f"sample r{r}")
             rollout.close()
@@ -214,13 +216,13 @@ class Pipeline:
 
         def build_data() -> None:  # D_M, D_M + D_R, the reflector's set, DPO pairs
             sampled, repairs = read_records(sampled_path), _read_all(repaired_path, trained_path)
-            dm = agent_sft(sampled, self.template, few_shot=c.few_shot)
-            dmdr = dm + agent_sft([t for t in repairs if t.success], self.template, few_shot=c.few_shot)
+            dm = agent_sft(sampled, self.template, few_shot=c.trained_prompt_few_shot)
+            dmdr = dm + agent_sft([t for t in repairs if t.success], self.template, few_shot=c.trained_prompt_few_shot)
             write_jsonl(self.dir.data("agent_dm" + s), dm)
             write_jsonl(self.dir.data("agent_dmdr" + s), dmdr)
             if not trained_path.exists():  # the reflector learns from the untrained reflector's repairs only
                 write_jsonl(self.dir.data("reflector" + s), reflector_sft(sampled + repairs, self.template, c.reflect, few_shot=c.few_shot))
-            write_jsonl(self.dir.data("dpo" + s), dpo_pairs(sampled + repairs, self.template, few_shot=c.few_shot))
+            write_jsonl(self.dir.data("dpo" + s), dpo_pairs(sampled + repairs, self.template, few_shot=c.trained_prompt_few_shot))
             self.dir.metric("data/dm_size", len(dm), stage="build_data" + s, round=r)
             self.dir.metric("data/dr_size", len(dmdr) - len(dm), stage="build_data" + s, round=r)
 
@@ -275,7 +277,8 @@ class Pipeline:
         path = self.dir.records(f"eval-{variant}")
 
         def body() -> None:
-            rollout = Rollout(self.llm, self._rollout_config("test"), template=self.template, adapter=adapter, config_hash=self.hash)
+            rollout = Rollout(self.llm, self._rollout_config("test", trained=variant != "base"), template=self.template, adapter=adapter,
+                              config_hash=self.hash)
             with RecordWriter(path) as writer:
                 rollout.run(sample_specs(tasks, 1, seed=self.config.seed), writer, progress=self.progress, desc=f"eval {variant}")
             rollout.close()

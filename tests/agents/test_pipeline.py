@@ -7,6 +7,7 @@ import json
 import gymnasium
 import pytest
 
+from rerest_agents.agent import template_for
 from rerest_agents.errors import ConfigError
 from rerest_agents.llm import LLM
 from rerest_agents.llm.base import Completion
@@ -33,6 +34,14 @@ def test_the_layout_cpu_file_is_the_embedded_default_and_paper_presets_show_the_
         assert load_config(preset).reflect.repair_shows_attempt, preset.name
 
 
+def test_trained_prompts_default_to_the_sampling_prompts_and_unset_keeps_the_hash():
+    assert load_config().trained_prompt_few_shot is True
+    assert load_config(overrides={"few_shot": False}).trained_prompt_few_shot is False
+    assert load_config(overrides={"trained_few_shot": False}).trained_prompt_few_shot is False
+    assert "trained_few_shot" not in load_config().results_dict()
+    assert load_config(overrides={"trained_few_shot": False}).results_dict()["trained_few_shot"] is False
+
+
 def test_a_run_dir_refuses_a_different_config(tmp_path, llm):
     Pipeline(load_config(), tmp_path, llm=llm, progress=False)
     with pytest.raises(ConfigError, match="different config"):
@@ -42,8 +51,14 @@ def test_a_run_dir_refuses_a_different_config(tmp_path, llm):
 @pytest.mark.slow
 def test_tiny_run_end_to_end_and_resume(tmp_path, llm):
     config = load_config(overrides={"sample.num_tasks": 2, "sample.k": 2, "eval.num_tasks": 2, "train.max_steps": 1,
-                                    "reflect.reflection_tokens": 16, "sample.max_tokens": 32, "eval.max_tokens": 32})
+                                    "reflect.reflection_tokens": 16, "sample.max_tokens": 32, "eval.max_tokens": 32,
+                                    "trained_few_shot": False})
     result = Pipeline(config, tmp_path, llm=llm, progress=False).run()
+    # trained agents are trained zero-shot; the reflector's repairs are played few-shot, as sampled
+    exemplar = template_for(config.env_id).exemplars[0]["observation"].strip()
+    for name in ("agent_dm", "agent_dmdr", "dpo"):
+        assert all(exemplar not in row["prompt"] for row in _lines(tmp_path / "data" / f"{name}.jsonl")), name
+    assert all(exemplar in row["prompt"] for row in _lines(tmp_path / "data" / "reflector.jsonl") if row["kind"] != "reflection")
     stages = json.loads((tmp_path / "stages.json").read_text())
     for stage in ("sample", "reflect", "build_data", "train_reflector", "train_agent_selftrain", "train_agent_rerest",
                   "eval_base", "eval_selftrain", "eval_rerest"):
