@@ -30,7 +30,10 @@ ACTION_GRAMMAR = (
 #: The short form shown after an unreadable action.
 VALID_ACTIONS = "Valid Actions are Search[<entity>], Lookup[<keyword>] and Finish[<answer>]."
 
-_ACTION_MARKER = re.compile(r"(?im)^\s*\**\s*action\s*\d*\s*\**\s*:")
+#: `Action:`, `Action 2:`, `**Action:**` at the start of a line. Linear in the text: no two quantifiers
+#: can share a character, and the part before `action` stays on one line (this reads the same markers as
+#: `^\s*\**\s*action\s*\d*\s*\**\s*:`, which backtracks cubically over runs of whitespace).
+_ACTION_MARKER = re.compile(r"(?im)^[^\S\n]*(?:\*+[^\S\n]*)?action\s*(?:\d+\s*)?(?:\*+\s*)?:")
 _VERB = re.compile(r"(?i)\b(search|lookup|look\s+up|finish)\s*(\[|\(|:|\{)")
 _CLOSERS = {"[": "]", "(": ")", "{": "}"}
 _QUOTES = "\"'`“”‘’"

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rerest_envs.core import Feedback, TextEnv
+from rerest_envs.core import Feedback, TextEnv, bounded_action, cut_note
 from rerest_envs.hotpotqa.actions import ParsedAction, parse_action
 from rerest_envs.hotpotqa.corpus import BM25Corpus, Corpus, Page, pages_from_records
 from rerest_envs.hotpotqa.data import HotpotRecord, load_split, read_records, split_file
 from rerest_envs.hotpotqa.scoring import privileged_text, score_answer
 
 BACKENDS = ("local", "wikipedia", "abstracts")
+#: How many characters of an action are read: the rest is ignored, and the observation says so.
+MAX_ACTION_CHARS = 10_000
 #: Feedback on every step before Finish (and so on a step cut off by the step limit).
 NO_ANSWER_YET = "No answer was given yet: the episode ends with Finish[answer]."
 LOOKUP_WITHOUT_PAGE = ("The last page Searched was not found, so you cannot Lookup a keyword in it. "
@@ -53,7 +56,10 @@ class HotpotQAEnv(TextEnv):
         Finish[yes]                 # answer and end the episode
 
     The parser is lenient: `Thought: ... Action 2: search[x]` reads the text after `Action:`, and
-    `Search(x)`, `Search: x`, quotes and a missing `]` are accepted.
+    `Search(x)`, `Search: x`, quotes and a missing `]` are accepted. Parsing takes time linear in the
+    action; only its first 10,000 characters (`MAX_ACTION_CHARS`) are read, the observation then ends
+    with `(Only the first 10,000 characters of the action were read.)`, and a lone surrogate is read
+    as U+FFFD, so every observation is valid UTF-8 within the observation space.
 
     ## Observation Space
     `AnyText`. The first observation is the question (task `5a8b57f25542995d1e6f1371`)::
@@ -180,13 +186,16 @@ class HotpotQAEnv(TextEnv):
 
     def _act(self, action: str) -> tuple[str, float, bool, Feedback, dict[str, Any]]:
         assert self._record is not None
+        action, cut = bounded_action(action, MAX_ACTION_CHARS)
+        note = f" {cut_note(MAX_ACTION_CHARS)}" if cut else ""
         parsed = parse_action(action)
         info: dict[str, Any] = {"action": parsed.verb, "argument": parsed.argument}
         if parsed.verb == "finish":
             feedback = score_answer(parsed.argument, self._record)
+            feedback = dataclasses.replace(feedback, message=feedback.message + note) if cut else feedback
             info["page"] = self._page.title if self._page else None
             return feedback.message, feedback.score, True, feedback, info
-        observation = self._observe(parsed, info)
+        observation = self._observe(parsed, info) + note
         info["page"] = self._page.title if self._page else None
         feedback = Feedback(success=None, score=0.0, message=NO_ANSWER_YET, privileged=privileged_text(self._record))
         return observation, 0.0, False, feedback, info
