@@ -1,7 +1,8 @@
 """Issue 16: adversarial actions sent straight to `env.step` get a fast, valid observation.
 
-Each action must raise nothing, take well under a second (the bound is generous: the machine may be
-loaded), and get an observation inside the observation space that encodes as UTF-8. The parser must
+Each action must raise nothing, take less than `STEP_BOUND_S` (2 s, generous because the machine
+may be loaded: a step takes milliseconds), and get an observation inside the observation space that
+encodes as UTF-8. The parser must
 also be linear in its input: 1 MB takes about ten times as long as 100 KB (a quadratic parser, a
 hundred times), and it must read the same `Action:` markers as the regex it replaced.
 """
@@ -10,19 +11,15 @@ from __future__ import annotations
 
 import random
 import re
-import time
 
 import pytest
 
 from rerest_envs.hotpotqa import HotpotQAEnv, parse_action
 from rerest_envs.hotpotqa.actions import _ACTION_MARKER
 from rerest_envs.hotpotqa.env import MAX_ACTION_CHARS
+from tests.envs.adversarial import MB, scaling_ratio, valid_step
 
 TASK = "5a8b57f25542995d1e6f1371"  # Were Scott Derrickson and Ed Wood of the same nationality?
-MB = 1_000_000
-#: Seconds one step may take. A step reads at most MAX_ACTION_CHARS, so it takes milliseconds; the
-#: regex this replaced took 1.4 s on 16k spaces and more than 10 s on 1 MB.
-STEP_BOUND_S = 2.0
 
 ADVERSARIAL = {
     "1 MB of spaces": " " * MB,
@@ -58,13 +55,7 @@ def env() -> HotpotQAEnv:
 def test_adversarial_action_gets_a_valid_observation(env: HotpotQAEnv, name: str) -> None:
     action = ADVERSARIAL[name]
     env.reset(options={"task_id": TASK})
-    start = time.perf_counter()
-    obs, reward, terminated, truncated, info = env.step(action)
-    elapsed = time.perf_counter() - start
-    assert elapsed < STEP_BOUND_S, f"{name}: {elapsed:.2f} s"
-    assert env.observation_space.contains(obs)
-    obs.encode("utf-8")  # raises on a lone surrogate
-    info["feedback"].to_json().encode("utf-8")
+    obs, *_, info, _ = valid_step(env, action, name)
     str(info["argument"]).encode("utf-8")
     assert ("characters of the action were read" in obs) == (len(action) > MAX_ACTION_CHARS)
 
@@ -94,16 +85,7 @@ def test_finish_after_a_long_thought_is_still_read(env: HotpotQAEnv) -> None:
                          ids=["spaces", "newlines", "newline-space", "tab-nbsp", "stars", "action", "look", "brackets", "digits"])
 def test_parser_is_linear_in_its_input(unit: str) -> None:
     """The parser alone, without the env's cap: 1 MB may take at most 30x as long as 100 KB."""
-    def best_of_3(text: str) -> float:
-        times = []
-        for _ in range(3):
-            start = time.perf_counter()
-            parse_action(text)
-            times.append(time.perf_counter() - start)
-        return min(times)
-
-    small, large = (unit * (size // len(unit)) for size in (100_000, MB))
-    ratio = best_of_3(large) / max(best_of_3(small), 1e-4)
+    ratio = scaling_ratio(parse_action, unit)
     assert ratio < 30, f"1 MB took {ratio:.0f}x as long as 100 KB"
 
 
