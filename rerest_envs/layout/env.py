@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from rerest_envs.core import Feedback, TextEnv
-from rerest_envs.layout.parse import OBJECTS_FORMAT, Box, ParsedLayout, format_layout, format_objects, parse_layout, parse_objects
+from rerest_envs.core import Feedback, TextEnv, bounded_action, cut_note
+from rerest_envs.layout.parse import (
+    OBJECTS_FORMAT, Box, ParsedLayout, format_layout, format_objects, join_notes, parse_layout, parse_objects,
+)
 from rerest_envs.layout.prompts import load_prompt_set
 from rerest_envs.layout.reference import reference_layout
 from rerest_envs.layout.render import ImageStage, draw_layout
@@ -21,6 +24,8 @@ STEP2_INSTRUCTION = "Instruction: Given an image caption and objects, determine 
 ONE_STEP_INSTRUCTION = "Instruction: Given an image caption, determine the objects and the coordinates of the objects."
 #: Longest step-1 answer repeated in the step-2 observation (characters).
 MAX_OBJECTS_ECHO = 500
+#: How many characters of an action are read: the rest is ignored, and the observation says so.
+MAX_ACTION_CHARS = 10_000
 
 
 class LayoutEnv(TextEnv):
@@ -44,7 +49,11 @@ class LayoutEnv(TextEnv):
     One-step episodes (`steps=1`) take the boxes only. Coordinates are `(x1, y1, x2, y2)`,
     integers 0-99, origin top-left. Parsing is lenient: case, spaces, plurals and synonyms in names
     (`people` counts as persons), a missing `]` or `)`, corners in the wrong order (swapped),
-    fractions in [0, 1] (scaled) and values over 99 (clipped) are accepted and noted.
+    fractions in [0, 1] (scaled) and values over 99 (clipped) are accepted and noted. Reading takes
+    time linear in the answer, and the work is bounded: only the first 10,000 characters of an action
+    (`MAX_ACTION_CHARS`) and its first 100 boxes (`MAX_BOXES`) are read, a count above 100 is a
+    reading error, an observation shows at most 20 reading notes, and a lone surrogate is read as
+    U+FFFD, so every observation is valid UTF-8 within the observation space.
 
     ## Observation Space
     `AnyText`. First observation (two-step, `prompt_set="vpeval-count"`, task `count_val_000001`)::
@@ -163,8 +172,17 @@ class LayoutEnv(TextEnv):
     def _act(self, action: str) -> tuple[str, float, bool, Feedback, dict[str, Any]]:
         task = self._task
         assert task is not None
+        action, cut = bounded_action(action, MAX_ACTION_CHARS)
         if self.steps == 2 and self._phase == 1:
-            return self._objects_step(task, action)
+            observation, reward, terminated, feedback, info = self._objects_step(task, action)
+        else:
+            observation, reward, terminated, feedback, info = self._layout_step(task, action)
+        if cut:
+            note = f"\n{cut_note(MAX_ACTION_CHARS)}"
+            observation, feedback = observation + note, dataclasses.replace(feedback, message=feedback.message + note)
+        return observation, reward, terminated, feedback, info
+
+    def _layout_step(self, task: LayoutTask, action: str) -> tuple[str, float, bool, Feedback, dict[str, Any]]:
         parsed = parse_layout(action)
         self._boxes = parsed.boxes
         info: dict[str, Any] = {"prompt": task.prompt, "skill": task.skill}
@@ -184,7 +202,7 @@ class LayoutEnv(TextEnv):
         read = format_objects(parsed.items)
         lines = [f"Read {len(parsed.items)} object{'s' if len(parsed.items) != 1 else ''}: {read}." if parsed.items else "Read no objects."]
         if parsed.errors or parsed.notes:
-            lines.append("While reading your answer: " + "; ".join(parsed.errors + parsed.notes) + ".")
+            lines.append("While reading your answer: " + join_notes(parsed.errors + parsed.notes) + ".")
         if parsed.errors:
             lines.append(OBJECTS_FORMAT)
         details = {"objects": [[p, c] for p, c in parsed.items], "parse": {"notes": parsed.notes, "errors": parsed.errors}}

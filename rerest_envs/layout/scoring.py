@@ -28,7 +28,7 @@ from typing import Any
 
 from rerest_envs.core import Feedback
 from rerest_envs.layout.names import phrase_matches, plural, singular
-from rerest_envs.layout.parse import GRID, Box, ParsedLayout
+from rerest_envs.layout.parse import GRID, Box, ParsedLayout, join_notes
 from rerest_envs.layout.task import CompareReq, ExcludeReq, LayoutTask, ObjectReq, RelationReq
 
 #: Centre offset a left/right/above/below relation needs, as a fraction of the image side (5 px / 512 px).
@@ -260,7 +260,7 @@ def score_layout(task: LayoutTask, parsed: ParsedLayout, *, image_texts: Sequenc
     failed = [e["explanation"] for e in entries if not e["passed"]]
     lines: list[str] = []
     if parsed.errors:
-        lines.append("Could not read the layout: " + "; ".join(parsed.errors))
+        lines.append("Could not read the layout: " + join_notes(parsed.errors))
     if total == 0:
         lines.append("Nothing in this prompt can be checked on a layout, so it cannot be scored.")
     elif met == total:
@@ -270,7 +270,7 @@ def score_layout(task: LayoutTask, parsed: ParsedLayout, *, image_texts: Sequenc
         lines += [f"- {why}" for why in failed]
     notes = list(extra_notes) + parsed.notes
     if notes:
-        lines.append("While reading your answer: " + "; ".join(notes) + ".")
+        lines.append("While reading your answer: " + join_notes(notes) + ".")
     if task.unchecked:
         lines.append("Not checked on a layout: " + "; ".join(task.unchecked) + ".")
     details: dict[str, Any] = dict(checks)
