@@ -72,8 +72,9 @@ def main() -> None:
     parser.add_argument("--split", choices=("test", "val"), default="test")
     parser.add_argument("--set", dest="set_", action="append", default=[], help="section.key=value, as rerest run --set")
     parser.add_argument("--out", default="runs/effect")
-    parser.add_argument("--reuse-from", default=None, help="effect output dir whose samples, repairs and base episodes to "
-                        "reuse (only when sample.*, reflect.*, the seeds and the model are the same: an A/B of training settings)")
+    parser.add_argument("--reuse-from", default=None, help="effect output dir whose samples, repairs, trained reflector "
+                        "and base episodes to reuse (only when sample.*, reflect.*, few_shot, train.*, the seeds and the "
+                        "model are the same: an A/B of how the agent is trained)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
     overrides = {k: _parse_value(v) for k, v in (item.split("=", 1) for item in args.set_)}
@@ -96,6 +97,11 @@ def main() -> None:
             source = Path(args.reuse_from) / f"seed-{seed}"
             for stage, records in (("sample", "sampled"), ("reflect", "repaired"), ("eval_base", "eval-base")):
                 copy_stage(source, run_dir, stage, records, "--reuse-from (same sampling and reflection settings)")
+            trained = source / "adapters" / "reflector"
+            if RunDir(source).done("train_reflector") and trained.exists() and not RunDir(run_dir).done("train_reflector"):
+                shutil.copytree(trained, run_dir / "adapters" / "reflector", dirs_exist_ok=True)  # same reflector data
+                ledger = RunDir(run_dir)
+                ledger.finish("train_reflector", ledger.start("train_reflector"), note=f"copied from {source}: --reuse-from")
         print(f"[effect] seed {seed}: {run_dir}", flush=True)
         t0 = time.time()
         results[seed] = Pipeline(cfg, run_dir, llm=llm, progress=not args.quiet).run()

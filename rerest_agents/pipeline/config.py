@@ -63,8 +63,8 @@ class SampleConfig:
     temperature: float = 0.7
     #: Tokens per turn (None: the env template's default).
     max_tokens: int | None = 48
-    #: Episodes advanced together (LLM batch).
-    width: int = 16
+    #: Episodes advanced together (LLM batch; 32 decodes fastest on 2 cores, benchmarks/llm_prefix.py).
+    width: int = 32
 
 
 @dataclass
@@ -72,7 +72,7 @@ class EvalConfig:
     """Step 5: the agent alone on the test split."""
 
     #: Test tasks (the first N of the test split; None = all).
-    num_tasks: int | None = 16
+    num_tasks: int | None = 128
     #: 0 = greedy.
     temperature: float = 0.0
     #: Tokens per turn (None: the template's default).
@@ -111,7 +111,7 @@ class RunConfig:
     #: After training the reflector, reflect again with it on the failures not yet repaired (the
     #: paper's optional step); its verified repairs join D_R and the DPO pairs.
     reflect_with_trained: bool = False
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=2.0, max_length=384, per_device_batch_size=4,
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=2.0, max_length=768, per_device_batch_size=4,
                                                                     grad_accumulation=1, learning_rate=3e-4))
     eval: EvalConfig = field(default_factory=EvalConfig)
     #: Where env instances live and step in every stage: kind thread (default) or ray (see README "Scale-out").
