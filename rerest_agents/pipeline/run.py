@@ -230,7 +230,10 @@ class Pipeline:
         self._stage("sample" + s, sample)
         self._stage("reflect" + s, lambda: reflect(repaired_path, reflector_adapter, "reflect"))
         self._stage("build_data" + s, build_data)
-        self._stage("train_reflector" + s, lambda: self._train("reflector" + s, "reflector" + s, reflector_adapter, reflector=True))
+        # trained only where it will reflect: this round (reflect_with_trained) or a later one
+        needed = c.reflect_with_trained or r < c.rounds
+        self._stage("train_reflector" + s, lambda: self._train("reflector" + s, "reflector" + s, reflector_adapter, reflector=True,
+                                                               needed=needed))
         if c.reflect_with_trained:
             def reflect_trained() -> str | None:
                 trained = self._adapter("reflector" + s, self.reflector_llm)
@@ -248,10 +251,12 @@ class Pipeline:
         reflector = self._adapter("reflector" + s, self.reflector_llm) or reflector_adapter
         return self._adapter("agent-rerest" + s) or agent_adapter, reflector
 
-    def _train(self, data_name: str, adapter_name: str, init: str | None, *, dpo: bool = False, reflector: bool = False) -> str | None:
+    def _train(self, data_name: str, adapter_name: str, init: str | None, *, dpo: bool = False, reflector: bool = False,
+               needed: bool = True) -> str | None:
         """Train one adapter of the agent (or, `reflector=True`, of the reflector's model).
 
-        Returns a note, and trains nothing, when its data set is empty or the reflector's backend cannot be trained.
+        Returns a note, and trains nothing, when its data set is empty, the reflector's backend cannot be
+        trained, or nothing will use the adapter (`needed=False`).
         """
         import json
 
@@ -261,6 +266,9 @@ class Pipeline:
         if reflector and model.backend not in TRAINABLE_BACKENDS:
             return (f"the reflector runs on the {model.backend} backend ({model.name}), whose weights cannot be trained here: "
                     "it reflects zero-shot in every round")
+        if not needed:
+            return ("not needed: the trained reflector would repair nothing (reflect_with_trained is false and this is the "
+                    "last round); its training data is in data/" + data_name + ".jsonl")
         path = self.dir.data(data_name)
         records = [json.loads(line) for line in path.open(encoding="utf-8")] if path.exists() else []
         if not records:

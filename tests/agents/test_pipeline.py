@@ -64,6 +64,7 @@ def test_tiny_run_end_to_end_and_resume(tmp_path, llm):
                   "eval_base", "eval_selftrain", "eval_rerest"):
         assert stages[stage]["status"] in ("done", "skipped"), stage
     assert set(result.success) == {"base", "selftrain", "rerest"}
+    assert "not needed" in stages["train_reflector"]["note"]  # one round, no reflect_with_trained: nothing uses it
     sampled = (tmp_path / "records" / "sampled.jsonl").read_text().splitlines()
     assert len(sampled) == 4
     metrics = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
