@@ -31,7 +31,9 @@ def test_reference_solutions_pass_and_mutants_fail(sandbox, variant):
     tasks = load_mbpp("all", variant)
     verdicts = _score_all(tasks, [t.reference for t in tasks], sandbox)
     failed = {t.task_id for t, fb in zip(tasks, verdicts) if not fb.success}
-    assert failed == set(KNOWN_BROKEN), failed  # task 123: its reference is too slow/wrong for its own test
+    # task 123: its O(n^2) reference takes seconds for its own test, near the time limit: it passes on a
+    # fast CPU and times out on a slow or busy one. Every other reference passes.
+    assert failed <= set(KNOWN_BROKEN), failed
     # A mutant that returns None from the entry point must fail nearly everywhere.
     mutants = [f"{t.reference}\n\ndef {t.entry_point}(*args, **kwargs):\n    return None\n" for t in tasks]
     mutant_verdicts = _score_all(tasks, mutants, sandbox)
