@@ -64,6 +64,26 @@ def copy_stage(source: Path, run_dir: Path, stage: str, records: str, why: str) 
     ledger.finish(stage, ledger.start(stage), note=f"copied from {source}: {why}")
 
 
+#: What `--reuse` may name: stage -> (records file, adapter folder), each copied when the source finished it.
+REUSABLE = {"sample": ("sampled", None), "reflect": ("repaired", None), "train_reflector": (None, "reflector"),
+            "eval_base": ("eval-base", None), "train_agent_selftrain": (None, "agent-selftrain"),
+            "eval_selftrain": ("eval-selftrain", None)}
+
+
+def reuse_stages(source: Path, run_dir: Path, stages: list[str]) -> None:
+    """Copy the named finished stages (records or trained adapter) of `source` into `run_dir`."""
+    for stage in stages:
+        if stage not in REUSABLE:
+            raise SystemExit(f"--reuse: unknown stage {stage!r}; choose from {', '.join(REUSABLE)}")
+        records, adapter = REUSABLE[stage]
+        if records:
+            copy_stage(source, run_dir, stage, records, "--reuse-from (the settings it depends on are the same)")
+        elif RunDir(source).done(stage) and (source / "adapters" / adapter).exists() and not RunDir(run_dir).done(stage):
+            shutil.copytree(source / "adapters" / adapter, run_dir / "adapters" / adapter, dirs_exist_ok=True)
+            ledger = RunDir(run_dir)
+            ledger.finish(stage, ledger.start(stage), note=f"copied from {source}: --reuse-from")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", default=None, help="base YAML config (default: the CPU preset)")
@@ -75,6 +95,10 @@ def main() -> None:
     parser.add_argument("--reuse-from", default=None, help="effect output dir whose samples, repairs, trained reflector "
                         "and base episodes to reuse (only when sample.*, reflect.*, few_shot, train.*, the seeds and the "
                         "model are the same: an A/B of how the agent is trained)")
+    parser.add_argument("--reuse", default="sample,reflect,train_reflector,eval_base",
+                        help="stages --reuse-from copies (comma list): only those whose settings are unchanged, e.g. "
+                        "'sample,eval_base' when only reflect.* changes, plus 'train_agent_selftrain,eval_selftrain' "
+                        "(self-training does not depend on reflect.*)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
     overrides = {k: _parse_value(v) for k, v in (item.split("=", 1) for item in args.set_)}
@@ -93,15 +117,8 @@ def main() -> None:
         cfg = seed_config(seed, args, overrides)
         if seed != seeds[0]:
             copy_stage(out / f"seed-{seeds[0]}", run_dir, "eval_base", "eval-base", "greedy base episodes do not depend on the seed")
-        if args.reuse_from:  # an A/B of training settings: the same samples, repairs and base episodes
-            source = Path(args.reuse_from) / f"seed-{seed}"
-            for stage, records in (("sample", "sampled"), ("reflect", "repaired"), ("eval_base", "eval-base")):
-                copy_stage(source, run_dir, stage, records, "--reuse-from (same sampling and reflection settings)")
-            trained = source / "adapters" / "reflector"
-            if RunDir(source).done("train_reflector") and trained.exists() and not RunDir(run_dir).done("train_reflector"):
-                shutil.copytree(trained, run_dir / "adapters" / "reflector", dirs_exist_ok=True)  # same reflector data
-                ledger = RunDir(run_dir)
-                ledger.finish("train_reflector", ledger.start("train_reflector"), note=f"copied from {source}: --reuse-from")
+        if args.reuse_from:  # an A/B: take the stages the two settings share from the earlier run
+            reuse_stages(Path(args.reuse_from) / f"seed-{seed}", run_dir, args.reuse.split(","))
         print(f"[effect] seed {seed}: {run_dir}", flush=True)
         t0 = time.time()
         results[seed] = Pipeline(cfg, run_dir, llm=llm, progress=not args.quiet).run()
