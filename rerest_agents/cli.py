@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
-    from rerest_agents.pipeline import RunResult
+    from rerest_agents.pipeline import RunConfig, RunResult
 
 #: Below this many agent training examples the CLI warns that the comparison is mostly noise.
 FEW_EXAMPLES = 32
@@ -60,7 +60,9 @@ def run(config: Path = typer.Argument(None, help="YAML run config (default: the 
         run_dir: Path = typer.Option(None, "--run-dir", help="Where the run writes (default: runs/<env>-<config hash>)."),
         set_: list[str] = typer.Option([], "--set", help="Override a config value: section.key=value (repeatable)."),
         executor: str = typer.Option(None, "--executor", help="Where envs step: thread or ray (same as --set executor.kind=...)."),
-        quiet: bool = typer.Option(False, "--quiet", help="No progress bars.")) -> None:
+        quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Validate the config, build the envs, count the tasks and print "
+                                     "the plan (stages, episodes, tokens, adapters, GPU-hours); loads no model, writes nothing.")) -> None:
     """Run Re-ReST: sample, reflect, train the reflector then the agent, evaluate, report. Resumable."""
     from rerest_agents.errors import RerestAgentError
     from rerest_agents.pipeline import Pipeline, load_config
@@ -79,6 +81,9 @@ def run(config: Path = typer.Argument(None, help="YAML run config (default: the 
         cfg = load_config(config, overrides)
         if run_dir is None:
             run_dir = Path("runs") / f"{cfg.env_id.split('/')[-1].lower()}-{config_hash(cfg.results_dict())}"
+        if dry_run:
+            _dry_run(cfg, config, run_dir)
+            return
         result = Pipeline(cfg, run_dir, progress=not quiet).run()
     except RerestAgentError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -98,6 +103,19 @@ def run(config: Path = typer.Argument(None, help="YAML run config (default: the 
         typer.echo(f"  Note: under {FEW_EXAMPLES} training examples, differences between the variants are mostly noise; "
                    "more tasks or samples (--set sample.num_tasks=64 --set sample.k=8) or a stronger model give more.")
     typer.echo(f"Report: {report_path}")
+
+
+def _dry_run(cfg: RunConfig, config: Path | None, run_dir: Path) -> None:
+    """Print the plan of a run (`rerest_agents.pipeline.plan`), and what a run directory already holds."""
+    import json
+
+    from rerest_agents.pipeline.plan import plan, render
+
+    for line in render(plan(cfg), str(config) if config else ""):
+        typer.echo(line)
+    stages = Path(run_dir) / "stages.json"
+    done = [name for name, s in json.loads(stages.read_text()).items() if s.get("status") in ("done", "skipped")] if stages.is_file() else []
+    typer.echo(f"Run directory: {run_dir}" + (f" (resumes: {len(done)} stages already done)" if done else " (new)"))
 
 
 # -- report -------------------------------------------------------------------------------------------
