@@ -12,7 +12,8 @@ from rerest_envs.core import Feedback, TextEnv, bounded_action, cut_note
 from rerest_envs.layout.parse import (
     OBJECTS_FORMAT, Box, ParsedLayout, format_layout, format_objects, join_notes, parse_layout, parse_objects,
 )
-from rerest_envs.layout.prompts import load_prompt_set
+from rerest_envs.layout.official import PROTOCOLS
+from rerest_envs.layout.prompts import load_prompt_set, load_records
 from rerest_envs.layout.reference import reference_layout
 from rerest_envs.layout.render import ImageStage, draw_layout
 from rerest_envs.layout.scoring import score_layout
@@ -142,6 +143,7 @@ class LayoutEnv(TextEnv):
 
     def __init__(self, prompt_set: str = "generated-count-spatial", split: str = "train", *, steps: Literal[1, 2] = 2,
                  num_prompts: int | None = None, generator_seed: int = 0, classes: str = "coco", data_dir: str | Path | None = None,
+                 records: str | Path | None = None, protocol: Literal["default", "paper"] = "default",
                  reward: Literal["binary", "fraction"] = "binary", image_stage: ImageStage | None = None,
                  render_mode: str | None = None, render_size: int = 512) -> None:
         super().__init__(render_mode=render_mode)
@@ -151,10 +153,24 @@ class LayoutEnv(TextEnv):
             raise ValueError(f"reward={reward!r} is not one of 'binary' (1 when every requirement is met) or 'fraction' (share met).")
         if render_size < 32:
             raise ValueError(f"render_size={render_size!r} is too small; use at least 32 pixels.")
-        tasks = load_prompt_set(prompt_set, data_dir, split=split, num_prompts=num_prompts, generator_seed=generator_seed, classes=classes)
+        if protocol not in PROTOCOLS:
+            import difflib
+
+            close = difflib.get_close_matches(str(protocol), PROTOCOLS, n=1)
+            raise ValueError(f"protocol={protocol!r} is not one of {list(PROTOCOLS)}{f'; did you mean {close[0]!r}?' if close else '.'}")
+        if records is not None:
+            if prompt_set != "generated-count-spatial" or data_dir is not None:
+                raise ValueError(f"records={str(records)!r} replaces prompt_set and data_dir; pass either records=PATH or prompt_set=..., not both.")
+            tasks = load_records(records, num_prompts=num_prompts)
+            prompt_set = f"records:{records}"
+        else:
+            tasks = load_prompt_set(prompt_set, data_dir, split=split, num_prompts=num_prompts, generator_seed=generator_seed,
+                                    classes=classes)
         self.tasks = {t.task_id: t for t in tasks}
         self.task_ids = [t.task_id for t in tasks]
-        self.prompt_set, self.split, self.steps, self.reward_mode = prompt_set, split, steps, reward
+        self.prompt_set, self.split, self.steps, self.reward_mode, self.protocol = prompt_set, split, steps, reward, protocol
+        #: task id -> why its ground-truth layout was set aside at load (empty or degenerate).
+        self.flagged_ground_truth: dict[str, str] = {t.task_id: t.gt_problem for t in tasks if t.gt_problem}
         self.image_stage, self.render_size = image_stage, render_size
         self._task: LayoutTask | None = None
         self._phase = 1
@@ -167,7 +183,9 @@ class LayoutEnv(TextEnv):
         self._task = self.tasks[task_id]
         self._phase, self._objects_text, self._boxes = 1, "", []
         first = STEP1_INSTRUCTION if self.steps == 2 else ONE_STEP_INSTRUCTION
-        return f"{first}\nCaption: {self._task.prompt}", {"prompt": self._task.prompt, "skill": self._task.skill, "step": 1}
+        info = {"prompt": self._task.prompt, "skill": self._task.skill, "step": 1,
+                "ground_truth_problem": self._task.gt_problem, "flagged_ground_truth": len(self.flagged_ground_truth)}
+        return f"{first}\nCaption: {self._task.prompt}", info
 
     def _act(self, action: str) -> tuple[str, float, bool, Feedback, dict[str, Any]]:
         task = self._task
@@ -190,7 +208,7 @@ class LayoutEnv(TextEnv):
         if self.image_stage is not None and task.texts:
             info["image"] = self.image_stage.generate(task.prompt, parsed.boxes)
             image_texts = self.image_stage.read_text(info["image"])
-        feedback = score_layout(task, parsed, image_texts=image_texts, privileged=self._privileged_for(task))
+        feedback = score_layout(task, parsed, image_texts=image_texts, privileged=self._privileged_for(task), protocol=self.protocol)
         reward = feedback.score if self.reward_mode == "fraction" else float(bool(feedback.success))
         return feedback.message, reward, True, feedback, info
 
@@ -218,8 +236,10 @@ class LayoutEnv(TextEnv):
                 text = f"Ground-truth layout (NSR-1K, from COCO): objects `{_objects_of(gt)}`; boxes `{format_layout(gt)}`"
             else:
                 ref = reference_layout(task)
-                if ref and score_layout(task, ParsedLayout(boxes=ref)).success:
+                if ref and score_layout(task, ParsedLayout(boxes=ref), protocol=self.protocol).success:
                     text = f"A layout that meets every requirement (built by the env): objects `{_objects_of(ref)}`; boxes `{format_layout(ref)}`"
+                if task.gt_problem:  # never shown as ground truth
+                    text = f"(The data's ground-truth layout is unusable: {task.gt_problem}.) {text}".strip()
             self._privileged[task.task_id] = text
         return self._privileged[task.task_id]
 

@@ -179,7 +179,7 @@ def _make_box(phrase: str, values: list[float], normalised: bool, notes: list[st
         y1, y2 = min(y1, y2), max(y1, y2)
         notes.append(f"{_quote(phrase)} {_quote(raw)}: corners given in the wrong order, read as ({_fmt(x1)}, {_fmt(y1)}, {_fmt(x2)}, {_fmt(y2)})")
     if x1 == x2 or y1 == y2:
-        notes.append(f"{_quote(phrase)} {_quote(raw)}: the box has zero area")
+        notes.append(f"{_quote(phrase)} {_quote(raw)}: the box has zero area, so it shows no object and is not counted")
     return Box(phrase, x1, y1, x2, y2)
 
 

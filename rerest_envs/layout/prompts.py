@@ -1,7 +1,10 @@
 """Prompt sets: each name maps to a loader that returns `LayoutTask`s.
 
 File-backed sets read the normalised JSONL files of the `t2i` task folder through the data layer
-(`$RERST_DATA_DIR/t2i`, see `../shared/data/t2i/README.md`); `generated-*` sets need no files.
+(`$RERST_DATA_DIR/t2i`, see `../shared/data/t2i/README.md`); `generated-*` sets need no files;
+`load_records` reads any file of that normalised format. A record's ground-truth layout (NSR-1K)
+that is empty or degenerate (`image_id: -1`, boxes of zero area, as in NSR-1K's val split) is set
+aside at load: `gt_boxes=None` and `gt_problem` says why.
 There is no official download: the files are our conversions of the VPEval, GenEval, NSR-1K
 (LayoutGPT) and T2I-CompBench GitHub repositories, so a missing folder fails with a message that
 names them.
@@ -20,7 +23,7 @@ from rerest_envs.data import resolve_data_dir
 from rerest_envs.errors import DataNotFound
 from rerest_envs.layout.generate import KINDS, generate_tasks
 from rerest_envs.layout.names import canonical, phrase_matches, plural
-from rerest_envs.layout.parse import parse_layout
+from rerest_envs.layout.parse import GRID, Box, parse_layout
 from rerest_envs.layout.task import CompareReq, ExcludeReq, LayoutTask, ObjectReq, RelationReq
 
 #: File-backed prompt sets: name -> (file inside the t2i folder, record filter or None).
@@ -33,6 +36,7 @@ FILE_SETS: dict[str, tuple[str, Callable[[dict[str, Any]], bool] | None]] = {
     "geneval": ("geneval/geneval_prompts.jsonl", None),
     "nsr1k-counting": ("layouts/nsr1k_counting_val.jsonl", None),
     "nsr1k-spatial": ("layouts/nsr1k_spatial_train.jsonl", None),
+    "nsr1k-spatial-val": ("layouts/nsr1k_spatial_val.jsonl", None),
     "t2icompbench-spatial": ("t2icompbench/spatial_val.jsonl", None),
     "t2icompbench-3d-spatial": ("t2icompbench/3d_spatial_val.jsonl", None),
     "t2icompbench-numeracy": ("t2icompbench/numeracy_val.jsonl", None),
@@ -95,11 +99,72 @@ def load_prompt_set(name: str, data_dir: str | Path | None = None, *, split: str
     try:
         folder = resolve_data_dir("t2i", data_dir, required=[relative])
     except DataNotFound as e:
+        if name == "nsr1k-spatial-val":
+            raise DataNotFound(f"{e} prompt_set='nsr1k-spatial-val' is NSR-1K's spatial val split, not distributed with the t2i data: "
+                               f"put your copy there as {relative} in the normalised format of ../shared/data/t2i/README.md, "
+                               "or pass records=PATH.") from None
         raise DataNotFound(f"{e} The t2i files are conversions of {_SOURCES}; generated-* prompt sets need no files.") from None
     records = [json.loads(line) for line in (folder / relative).read_text(encoding="utf-8").splitlines() if line.strip()]
     convert = _open_ended_task if name == "vpeval-open" else partial(_normalised_task, geneval=name == "geneval")
     tasks = [convert(r) for r in records if keep is None or keep(r)]
     return tasks[:num_prompts] if num_prompts is not None else tasks
+
+
+#: Fields every normalised record has (../shared/data/t2i/README.md); open-ended VPEval records have their own.
+RECORD_FIELDS: tuple[str, ...] = ("id", "prompt", "source", "skill", "objects", "relations")
+_FORMAT = "normalised t2i records, one JSON object a line (../shared/data/t2i/README.md)"
+
+
+def load_records(path: str | Path, *, num_prompts: int | None = None) -> list[LayoutTask]:
+    """The tasks of any JSONL file of normalised t2i records (any source; VPEval open-ended records too).
+
+    Args:
+        path: The file.
+        num_prompts: Keep only the first N records (None: all).
+
+    Raises:
+        DataNotFound: `path` is not a file.
+        ValueError: A line that is not a record of the format (its number and what is wrong), no
+            record at all, or an id used twice.
+    """
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise DataNotFound(f"records={str(file)!r} is not a file; pass a JSONL file of {_FORMAT}.")
+    tasks: list[LayoutTask] = []
+    seen: dict[str, int] = {}
+    with file.open(encoding="utf-8") as lines:
+        for n, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            where = f"records={str(file)!r} line {n}"
+            try:
+                r = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{where} is not JSON ({e.msg}); the file must hold {_FORMAT}.") from None
+            task = _record_task(r, where)
+            if task.task_id in seen:
+                raise ValueError(f"{where} repeats id {task.task_id!r} of line {seen[task.task_id]}; ids must be unique.")
+            seen[task.task_id] = n
+            tasks.append(task)
+            if num_prompts is not None and len(tasks) >= num_prompts:
+                break
+    if not tasks:
+        raise ValueError(f"records={str(file)!r} holds no record; it must hold {_FORMAT}.")
+    return tasks
+
+
+def _record_task(r: Any, where: str) -> LayoutTask:
+    if not isinstance(r, dict):
+        raise ValueError(f"{where} is a JSON {type(r).__name__}, not a record object; the file must hold {_FORMAT}.")
+    open_ended = r.get("source") == "vpeval_open_ended"
+    needed = ("id", "prompt", "source", "objects") if open_ended else RECORD_FIELDS
+    missing = [k for k in needed if k not in r]
+    if missing:
+        raise ValueError(f"{where} lacks {missing}; every record needs {list(needed)} ({_FORMAT}).")
+    try:
+        return _open_ended_task(r) if open_ended else _normalised_task(r, geneval=r["source"] == "geneval")
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        raise ValueError(f"{where} is not a valid record ({type(e).__name__}: {e}); see {_FORMAT}.") from None
 
 
 def _normalised_task(r: dict[str, Any], geneval: bool = False) -> LayoutTask:
@@ -113,15 +178,33 @@ def _normalised_task(r: dict[str, Any], geneval: bool = False) -> LayoutTask:
     comparisons: tuple[CompareReq, ...] = ()
     if r.get("comparison"):
         objects, comparisons = _comparison(r["prompt"], objects)
-    gt = None
-    if r.get("vpgen_layout_text"):
-        gt = tuple(parse_layout(r["vpgen_layout_text"]).boxes)
+    gt, problem = _ground_truth(r)
     return LayoutTask(
         task_id=str(r["id"]), prompt=r["prompt"], source=r["source"], skill=r["skill"], objects=tuple(objects),
         relations=tuple(RelationReq(x["subject"], x["relation"], x["object"]) for x in r["relations"]),
         scales=tuple(RelationReq(x["subject"], x["relation"], x["object"]) for x in r.get("scale_relations", [])),
         comparisons=comparisons, excludes=tuple(ExcludeReq(x["name"], int(x["count_at_least"])) for x in r.get("exclude", [])),
-        texts=(r["text_to_render"],) if r.get("text_to_render") else (), gt_boxes=gt)
+        texts=(r["text_to_render"],) if r.get("text_to_render") else (), gt_boxes=gt, gt_problem=problem)
+
+
+def _ground_truth(r: dict[str, Any]) -> tuple[tuple[Box, ...] | None, str]:
+    """The record's ground-truth boxes, or (None, why) when it claims one that is empty or degenerate."""
+    if "vpgen_layout_text" not in r and "layout" not in r:
+        return None, ""
+    problems = []
+    if r.get("coco_image_id", r.get("image_id")) == -1:
+        problems.append("image_id -1")
+    if r.get("vpgen_layout_text"):
+        boxes = parse_layout(r["vpgen_layout_text"]).boxes
+    else:
+        boxes = [Box(str(b.get("name", "")), *(float(round(float(v) * GRID)) for v in b["box_xyxy"]))
+                 for b in r.get("layout") or [] if len(b.get("box_xyxy") or ()) == 4]
+    flat = sum(1 for b in boxes if b.area <= 0)
+    if not boxes:
+        problems.append("no boxes")
+    elif flat:
+        problems.append("all boxes of zero area" if flat == len(boxes) else f"{flat} of {len(boxes)} boxes of zero area")
+    return (None, "; ".join(problems)) if problems else (tuple(boxes), "")
 
 
 def _merge_same(objects: list[ObjectReq]) -> list[ObjectReq]:
@@ -142,12 +225,12 @@ def _comparison(prompt: str, objects: list[ObjectReq]) -> tuple[list[ObjectReq],
     """NSR-1K "one bed with a few cats, the number of bed is less than that of cats": the vague side
     becomes "at least one" plus a comparison; the stated count stays exact."""
     text = prompt.lower()
-    vague = [o for o in objects if re.search(rf"(?:a few|equal number of) (?:{re.escape(o.name)}|{re.escape(plural(o.name))})\b", text)]
+    vague = [o for o in objects if re.search(rf"(?:a few|equal number of) (?:{'|'.join(map(re.escape, _spellings(o.name)))})\b", text)]
     m = re.search(r"the number of (.+?) is (more|less) than that of (.+?)\s*$", text)
     pair = None
     if m:
-        a = next((o for o in objects if phrase_matches(o.name, m.group(1))), None)
-        b = next((o for o in objects if phrase_matches(o.name, m.group(3))), None)
+        a = next((o for o in objects if _names(o.name, m.group(1))), None)
+        b = next((o for o in objects if _names(o.name, m.group(3))), None)
         if a and b and a is not b:
             pair = CompareReq(a.name, "more" if m.group(2) == "more" else "fewer", b.name)
     elif "equal number of" in text and len(objects) == 2:
@@ -155,6 +238,16 @@ def _comparison(prompt: str, objects: list[ObjectReq]) -> tuple[list[ObjectReq],
     if pair is None or not vague:
         return objects, ()
     return [ObjectReq(o.name, None) if o in vague else o for o in objects], (pair,)
+
+
+def _spellings(name: str) -> tuple[str, ...]:
+    """How NSR-1K writes a name: as is, its plural, and its template's plain `+s` ("a few buss")."""
+    return (name, plural(name), name + "s")
+
+
+def _names(name: str, written: str) -> bool:
+    """Whether `written` (from a comparison clause) names `name`, the source's `+s` plural included."""
+    return phrase_matches(name, written) or written.strip() in _spellings(name)
 
 
 def _open_ended_task(r: dict[str, Any]) -> LayoutTask:

@@ -1,6 +1,8 @@
 """Score a layout against a `LayoutTask`: named checks, VPEval's thresholds, every failure in words.
 
-Checks (the keys of `Feedback.details`, each a list with one entry per requirement):
+A box of zero area (`(10, 10, 10, 50)`) shows no object: it is read (and noted) but never counted,
+matched or placed, under either protocol. Checks (the keys of `Feedback.details`, each a list with
+one entry per requirement), as `protocol="default"` scores them:
   * `object_present`: at least one box of the object (VPEval objectEval).
   * `count_matches`: the number of its boxes is N (or > N, >= N) (VPEval countEval).
   * `color_named`: a box of the object names the colour in its phrase (`red car`): a layout carries
@@ -8,7 +10,9 @@ Checks (the keys of `Feedback.details`, each a list with one entry per requireme
   * `relation_holds`: some (subject, object) box pair satisfies the relation (VPEval spatialEval):
     left_of/right_of/above/below by box centres, beyond a margin of 5/512 of the image side (VPEval's
     5 px on a 512 px image; y grows downwards); next_to: the edge-to-edge gap between the boxes is at
-    most 2x the longest side of the larger box (every NSR-1K "next to" ground truth meets this);
+    most 2x the longest side of the larger box, in any direction (every "next to" ground truth of
+    NSR-1K's train split meets this; a rule of ours: stacked and even identical boxes pass, boxes
+    side by side but farther apart fail, where LayoutGPT and VPEval pass any left/right pair);
     near: at most 3x. A layout has no depth, so in_front_of/behind use the ground-plane cue (the
     subject's bottom edge lower/higher than the object's, beyond the margin), and hidden_by needs at
     least half of the subject's box inside the object's.
@@ -19,15 +23,26 @@ Checks (the keys of `Feedback.details`, each a list with one entry per requireme
   * `text_rendered`: the image shows the word (VPEval textEval). Only an image stage with OCR can
     check it; without one the requirement counts as NOT met and the message says why.
 Score = fraction of requirements met; success = all met (and at least one requirement exists).
+
+`protocol="paper"` (`rerest_envs.layout.official`) judges relations by the official rules instead:
+LayoutGPT's on NSR-1K tasks (left/right/above/below/next to), VPEval's `spatialEvalDino` on all
+others (left/right/above/below, next to by its `next` branch); relations neither rule covers keep
+the default rule. On spatial and scale prompts of NSR-1K, VPEval's skill sets and the generator,
+the official metric is the relation alone, so the object and count entries get `weight: 0` (in
+`details`, not in the score).
 """
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from rerest_envs.core import Feedback
 from rerest_envs.layout.names import phrase_matches, plural, singular
+from rerest_envs.layout.official import (
+    LAYOUTGPT_RELATIONS, PROTOCOLS, VPEVAL_RELATIONS, direction_error, layoutgpt_holds, vpeval_holds,
+)
 from rerest_envs.layout.parse import GRID, Box, ParsedLayout, join_notes
 from rerest_envs.layout.task import CompareReq, ExcludeReq, LayoutTask, ObjectReq, RelationReq
 
@@ -68,8 +83,14 @@ def _u(value: float) -> str:
 
 
 def boxes_of(name: str, boxes: Sequence[Box]) -> list[Box]:
-    """The boxes whose phrase shows `name` (synonyms, plurals, kinds: see `names.phrase_matches`)."""
-    return [b for b in boxes if phrase_matches(name, b.phrase)]
+    """The boxes of positive area whose phrase shows `name` (synonyms, plurals, kinds: see `names.phrase_matches`)."""
+    return [b for b in boxes if b.area > 0 and phrase_matches(name, b.phrase)]
+
+
+def _flat_note(name: str, boxes: Sequence[Box]) -> str:
+    """" (1 box of zero area does not count)" when the layout has flat boxes of `name`, else ""."""
+    n = sum(1 for b in boxes if b.area <= 0 and phrase_matches(name, b.phrase))
+    return f" ({n} box{'es' if n > 1 else ''} of zero area do{'' if n > 1 else 'es'} not count)" if n else ""
 
 
 def _entry(req: str, passed: bool, explanation: str, **evidence: Any) -> dict[str, Any]:
@@ -80,7 +101,8 @@ def _entry(req: str, passed: bool, explanation: str, **evidence: Any) -> dict[st
 def object_present(req: ObjectReq, boxes: Sequence[Box]) -> dict[str, Any]:
     n = len(boxes_of(req.name, boxes))
     ok = n >= 1
-    return _entry(f"{_a(req.name)}", ok, "" if ok else f"the prompt asks for {_a(req.name)}, the layout has none", found=n)
+    return _entry(f"{_a(req.name)}", ok, "" if ok else f"the prompt asks for {_a(req.name)}, the layout has none{_flat_note(req.name, boxes)}",
+                  found=n)
 
 
 def count_matches(req: ObjectReq, boxes: Sequence[Box]) -> dict[str, Any]:
@@ -89,7 +111,8 @@ def count_matches(req: ObjectReq, boxes: Sequence[Box]) -> dict[str, Any]:
     ok = {"==": n == req.count, ">": n > req.count, ">=": n >= req.count}[req.op]
     want = {"==": _n(req.count, req.name), ">": f"more than {_n(req.count, req.name)}", ">=": f"at least {_n(req.count, req.name)}"}[req.op]
     has = "none" if n == 0 else str(n)
-    return _entry(want, ok, "" if ok else f"the prompt asks for {want}, the layout has {has}", expected=req.count, op=req.op, found=n)
+    return _entry(want, ok, "" if ok else f"the prompt asks for {want}, the layout has {has}{_flat_note(req.name, boxes)}", expected=req.count,
+                  op=req.op, found=n)
 
 
 def color_named(req: ObjectReq, boxes: Sequence[Box]) -> dict[str, Any]:
@@ -160,19 +183,55 @@ def _explain_relation(rel: str, subj: str, obj: str, s: Box, o: Box) -> str:
     return f"{want} (at least half of its box inside the {obj}'s box) but only {share:.0%} is"
 
 
-def relation_holds(req: RelationReq, boxes: Sequence[Box]) -> dict[str, Any]:
+def relation_holds(req: RelationReq, boxes: Sequence[Box], rule: str = "default") -> dict[str, Any]:
+    """Whether some (subject, object) box pair meets the relation, by `rule`: `default` (ours),
+    `layoutgpt` or `vpeval` (the official rules, `rerest_envs.layout.official`)."""
     subj, obj = _name(req.subject), _name(req.object)
     text = f"{subj} {_WORDS[req.relation]} {obj}"
+    if rule == "layoutgpt":
+        return _layoutgpt_entry(req, boxes, text)
     ss, os_ = boxes_of(req.subject, boxes), boxes_of(req.object, boxes)
     if not ss or not os_:
         missing = " and no ".join(_name(n) for n, bs in ((req.subject, ss), (req.object, os_)) if not bs)
-        return _entry(text, False, f"the {subj} should be {_WORDS[req.relation]} the {obj} but the layout has no {missing}")
+        flat = _flat_note(req.subject, boxes) or _flat_note(req.object, boxes)
+        return _entry(text, False, f"the {subj} should be {_WORDS[req.relation]} the {obj} but the layout has no {missing}{flat}")
     best = max(((s, o) for s in ss for o in os_ if s is not o), key=lambda p: _relation_margin(req.relation, *p), default=None)
     if best is None:  # the same box matched both names
         return _entry(text, False, f"the {subj} should be {_WORDS[req.relation]} the {obj} but one box stands for both")
+    if rule == "vpeval":
+        ok = vpeval_holds(req.subject, req.relation, req.object, boxes)
+        why = _explain_relation(req.relation, subj, obj, *best)
+        if req.relation == "next_to":
+            dx = abs(best[0].center[0] - best[1].center[0])
+            why = (f"the {subj} should be next to the {obj} (VPEval: its centre more than 5 px of 512 to the left or right) "
+                   f"but the centres are only {_u(dx)} units apart sideways")
+        return _entry(text, ok, "" if ok else why, subject_box=best[0].coords(), object_box=best[1].coords())
     ok = _relation_margin(req.relation, *best) > 0
     return _entry(text, ok, "" if ok else _explain_relation(req.relation, subj, obj, *best),
                   subject_box=best[0].coords(), object_box=best[1].coords())
+
+
+def _layoutgpt_entry(req: RelationReq, boxes: Sequence[Box], text: str) -> dict[str, Any]:
+    """LayoutGPT's verdict (names by difflib, 45-degree cones between centres), explained."""
+    subj, obj = _name(req.subject), _name(req.object)
+    want = f"the {subj} should be {_WORDS[req.relation]} the {obj}"
+    verdict, relations = layoutgpt_holds(req.subject, req.relation, req.object, boxes)
+    if verdict == "miss":
+        flat = _flat_note(req.subject, boxes) or _flat_note(req.object, boxes)
+        names = [b.phrase for b in boxes if b.area > 0]
+        missing = " or ".join(f"`{n}`" for n in (req.subject, req.object) if not difflib.get_close_matches(n, names)[:1])
+        return _entry(text, False, f"{want} but no box is named closely enough to {missing or 'both'} "
+                      f"(LayoutGPT matches names with difflib){flat}", relations=[])
+    if verdict == "correct":
+        return _entry(text, True, "", relations=relations)
+    pairs = [(s, o) for s in boxes_of(req.subject, boxes) for o in boxes_of(req.object, boxes) if s is not o]
+    if pairs and req.relation in ("left_of", "right_of", "above", "below", "next_to"):
+        error = min(direction_error(s, o, req.relation) for s, o in pairs)
+        side = "straight left or right" if req.relation == "next_to" else f"straight {_WORDS[req.relation].split()[0]}"
+        why = f"{want} but its centre lies {error:.0f} degrees off {side} of the {obj}'s centre (LayoutGPT needs less than 45)"
+    else:
+        why = f"{want} but no pair of their boxes is (LayoutGPT read {sorted(set(relations))})"
+    return _entry(text, False, why, relations=relations)
 
 
 def _scale_margin(rel: str, ratio: float) -> float:
@@ -231,8 +290,28 @@ CHECKS: tuple[str, ...] = ("object_present", "count_matches", "color_named", "re
                            "excluded_absent", "text_rendered")
 
 
-def run_checks(task: LayoutTask, boxes: Sequence[Box], image_texts: Sequence[str] | None = None) -> dict[str, list[dict[str, Any]]]:
-    """Every requirement of `task` checked on `boxes`; keys are check names (empty lists dropped)."""
+#: Sources whose spatial and scale prompts the official evaluators score by the relation alone.
+_RELATION_ONLY_SOURCES = frozenset({"nsr1k", "generated", "vpeval_skill"})
+
+
+def relation_rule(task: LayoutTask, relation: str, protocol: str = "default") -> str:
+    """Which rule judges `relation` on `task`: `default`, `layoutgpt` (NSR-1K, paper) or `vpeval` (others, paper)."""
+    if protocol != "paper":
+        return "default"
+    if task.source == "nsr1k":
+        return "layoutgpt" if relation in LAYOUTGPT_RELATIONS else "default"
+    return "vpeval" if relation in VPEVAL_RELATIONS else "default"
+
+
+def run_checks(task: LayoutTask, boxes: Sequence[Box], image_texts: Sequence[str] | None = None,
+               protocol: str = "default") -> dict[str, list[dict[str, Any]]]:
+    """Every requirement of `task` checked on `boxes`; keys are check names (empty lists dropped).
+
+    Raises:
+        ValueError: `protocol` is not one of `PROTOCOLS`.
+    """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol={protocol!r} is not one of {list(PROTOCOLS)}.")
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in CHECKS}
     for req in task.objects:
         if req.count is None:
@@ -241,9 +320,14 @@ def run_checks(task: LayoutTask, boxes: Sequence[Box], image_texts: Sequence[str
             results["count_matches"].append(count_matches(req, boxes))
         if req.color:
             results["color_named"].append(color_named(req, boxes))
+    if protocol == "paper" and task.skill in ("spatial", "scale") and task.source in _RELATION_ONLY_SOURCES \
+            and (task.relations or task.scales):
+        for key in ("object_present", "count_matches", "color_named"):
+            results[key] = [{**e, "weight": 0} for e in results[key]]
+    results["relation_holds"] = [relation_holds(r, boxes, relation_rule(task, r.relation, protocol)) for r in task.relations]
     groups: list[tuple[str, Sequence[Any], Callable[[Any, Sequence[Box]], dict[str, Any]]]] = [
-        ("relation_holds", task.relations, relation_holds), ("scale_holds", task.scales, scale_holds),
-        ("count_compares", task.comparisons, count_compares), ("excluded_absent", task.excludes, excluded_absent)]
+        ("scale_holds", task.scales, scale_holds), ("count_compares", task.comparisons, count_compares),
+        ("excluded_absent", task.excludes, excluded_absent)]
     for key, reqs, check in groups:
         results[key] = [check(r, boxes) for r in reqs]
     results["text_rendered"] = [text_rendered(w, image_texts) for w in task.texts]
@@ -251,10 +335,13 @@ def run_checks(task: LayoutTask, boxes: Sequence[Box], image_texts: Sequence[str
 
 
 def score_layout(task: LayoutTask, parsed: ParsedLayout, *, image_texts: Sequence[str] | None = None, privileged: str = "",
-                 extra_notes: Sequence[str] = ()) -> Feedback:
-    """The final `Feedback` for a layout: score, success, one line per failed requirement."""
-    checks = run_checks(task, parsed.boxes, image_texts)
-    entries = [e for group in checks.values() for e in group]
+                 extra_notes: Sequence[str] = (), protocol: str = "default") -> Feedback:
+    """The final `Feedback` for a layout: score, success, one line per failed requirement.
+
+    Entries with `weight: 0` (paper protocol) are reported in `details` only.
+    """
+    checks = run_checks(task, parsed.boxes, image_texts, protocol)
+    entries = [e for group in checks.values() for e in group if e.get("weight", 1)]
     met = sum(e["passed"] for e in entries)
     total = len(entries)
     failed = [e["explanation"] for e in entries if not e["passed"]]

@@ -70,7 +70,9 @@ class LayoutTask:
         texts: Words the image must show (scored only with an image stage that reads text).
         unchecked: Requirements of the source that no layout can show (VQA questions, odd relations),
             in words; reported, never scored.
-        gt_boxes: Ground-truth layout where the data has one (NSR-1K), else None.
+        gt_boxes: Ground-truth layout where the data has a usable one (NSR-1K), else None.
+        gt_problem: Why the record's ground truth was set aside at load ("image_id -1; all boxes
+            zero", "no boxes"), or "" (none, or a usable one). Such a layout is never shown as ground truth.
     """
 
     task_id: str
@@ -85,3 +87,4 @@ class LayoutTask:
     texts: tuple[str, ...] = ()
     unchecked: tuple[str, ...] = ()
     gt_boxes: tuple[Box, ...] | None = None
+    gt_problem: str = ""
