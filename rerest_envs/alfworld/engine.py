@@ -11,9 +11,12 @@ library) lives as long as the gymnasium env and loads games one after another, a
 * an inadmissible command is answered `Nothing happens.` without touching the engine (the engine
   would answer the same after recomputing every admissible command);
 * crashes are contained: a bad PDDL file makes fast-downward raise `SystemExit`, an unsolvable goal
-  can raise inside the planner, and TextWorld's translation overwrites `sys.argv`. Every call runs
-  under a guard that restores `sys.argv` and turns any of these into a one-line `GameError`; an engine
-  that failed mid-game refuses further steps until a game is loaded again.
+  can raise inside the planner, and fast-downward's translation rebinds `sys.argv` to
+  `['translate.py', 'domain', 'task']`. Every call runs under a guard that turns any of these into a
+  one-line `GameError`; an engine that failed mid-game refuses further steps until a game is loaded
+  again. `sys.argv` is saved and restored *under the process-wide engine lock* (`_argv_kept`), the
+  same lock every translation runs under, so engines used from several threads never save a
+  translation's argv and put it back.
 """
 
 from __future__ import annotations
@@ -35,7 +38,9 @@ INSTALL_HINT = 'pip install "rerest[alfworld]"  (alfworld>=0.4, which builds fas
 #: Games whose translation is kept per engine (switching back to one of them skips the translation).
 TRANSLATION_CACHE = 32
 
-_PATCH_LOCK = threading.Lock()
+#: Held while TextWorld's module functions are patched and while a translation may rebind `sys.argv`
+#: (re-entrant, so a nested engine call on the same thread cannot deadlock).
+_PATCH_LOCK = threading.RLock()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -79,9 +84,25 @@ def _import_engine() -> tuple[Any, Any, Any, Any]:
 
 
 @contextlib.contextmanager
+def _argv_kept() -> Iterator[None]:
+    """Hold the engine lock, and give `sys.argv` back (same list object, same items) on the way out.
+
+    The save happens after the lock is taken: saved before it, a thread could save the argv of another
+    thread's translation in progress and restore that one (issue 16).
+    """
+    with _PATCH_LOCK:
+        argv = sys.argv
+        saved = list(argv)
+        try:
+            yield
+        finally:
+            sys.argv = argv
+            argv[:] = saved
+
+
+@contextlib.contextmanager
 def contained(what: str) -> Iterator[None]:
-    """Turn anything the engine throws (SystemExit included) into a one-line `GameError`; keep `sys.argv`."""
-    argv = list(sys.argv)
+    """Turn anything the engine throws (SystemExit included) into a one-line `GameError`."""
     try:
         yield
     except (KeyboardInterrupt, GeneratorExit):
@@ -91,8 +112,6 @@ def contained(what: str) -> Iterator[None]:
     except BaseException as e:  # noqa: BLE001 - fast-downward exits the process on bad PDDL
         text = " ".join(str(e).split()) or "no message"
         raise GameError(f"{what} failed: {type(e).__name__}: {text[:300]}") from e
-    finally:
-        sys.argv[:] = argv
 
 
 class GameEngine:
@@ -107,7 +126,7 @@ class GameEngine:
         from textworld.envs.pddl import textgen
 
         self._textgen = textgen
-        with contained("Starting the ALFWorld engine"):
+        with contained("Starting the ALFWorld engine"), _argv_kept():
             self._pddl = pddl_env_cls(textworld.EnvInfos(won=True, admissible_commands=True))
             self._env = demangler_cls(self._pddl)
             lib = self._pddl.downward_lib
@@ -150,7 +169,7 @@ class GameEngine:
                 return real_parse(text, rule_name=rule_name, **kwargs)
             return copy.deepcopy(_parsed_template(real_parse, text, rule_name))
 
-        with _PATCH_LOCK:
+        with _argv_kept():
             self._fd.pddl2sas, textgen._parse_and_convert = cached, parse
             try:
                 yield

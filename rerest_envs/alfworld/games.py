@@ -4,8 +4,13 @@ Where a split is looked for, in order: `data_dir=` (the caller's folder) > `$ALF
 (alfworld's own variable) > the data layer (`$RERST_DATA_DIR/alfworld`, then the user cache
 `~/.cache/rerest/alfworld`) > the official release download into that cache. Each place may hold the
 tree itself or the archives of it (`json_2.1.1_<split>.tar.xz` as in `../shared/data/alfworld`, or
-the official zip); archives are unpacked once into the user cache. alfworld itself silently plays
-nothing when a path is wrong, so finding zero games is a one-line `DataNotFound` naming the path.
+the official zip). An archive found through the data layer is unpacked once into the user cache,
+in a folder keyed by the archive itself (`<cache>/alfworld/unpacked/<key>/json_2.1.1/<split>`, key =
+sha256 of its resolved path, size and modification time), so a different or updated archive is never
+answered with an older unpack. An archive in an explicit `data_dir=` is the user's own: it is
+unpacked into a private temporary folder of this process (removed at exit), never copied into the
+cache. alfworld itself silently plays nothing when a path is wrong, so finding zero games is a
+one-line `DataNotFound` naming the path.
 
 A game is kept exactly as `AlfredTWEnv.collect_game_files` keeps it (alfworld 0.4.2): the trial has
 `traj_data.json` and `game.tw-pddl`, the path holds neither `movable` nor `Sliced`, the task type is
@@ -15,10 +20,14 @@ selected, and the game says `"solvable": true`. This gives 134 games for `valid_
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import json
 import os
 import re
 import shutil
+import tempfile
+import threading
 import tarfile
 import uuid
 import zipfile
@@ -175,8 +184,8 @@ def split_folder(split: str | os.PathLike[str], data_dir: str | os.PathLike[str]
         if os.environ.get(DATA_DIR_ENV):
             roots.append((f"${DATA_DIR_ENV}", Path(os.environ[DATA_DIR_ENV]).expanduser() / TASK))
         roots.append(("the user cache", cache_root() / TASK))
-    for _, root in roots:
-        found = _split_in_root(root, split_str)
+    for name, root in roots:
+        found = _split_in_root(root, split_str, private=name == "data_dir")
         if found is not None:
             return found
     looked = "; ".join(f"{name} {root}" for name, root in roots)
@@ -187,16 +196,43 @@ def split_folder(split: str | os.PathLike[str], data_dir: str | os.PathLike[str]
                        f"{'' if data_dir is not None else ', or allow download=True (the official release zip, network needed)'}.")
 
 
-def _split_in_root(root: Path, split: str) -> Path | None:
-    """`root/json_2.1.1/<split>`, `root/<split>` (root is json_2.1.1) or an archive of it, unpacked."""
+def archive_key(archive: Path) -> str:
+    """What identifies an archive's unpack: sha256 of its resolved path, size and mtime (16 hex digits)."""
+    resolved = archive.resolve()
+    stat = resolved.stat()
+    return hashlib.sha256(f"{resolved}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+
+
+_PRIVATE_LOCK = threading.Lock()
+_private_root: Path | None = None
+
+
+def _private_unpack_root() -> Path:
+    """This process's temporary folder for archives of an explicit `data_dir=` (removed at exit)."""
+    global _private_root
+    with _PRIVATE_LOCK:
+        if _private_root is None:
+            _private_root = Path(tempfile.mkdtemp(prefix="rerest-alfworld-"))
+            atexit.register(shutil.rmtree, _private_root, True)
+        return _private_root
+
+
+def _split_in_root(root: Path, split: str, *, private: bool = False) -> Path | None:
+    """`root/json_2.1.1/<split>`, `root/<split>` (root is json_2.1.1) or an archive of it, unpacked.
+
+    Args:
+        private: unpack archives into this process's temporary folder, not the user cache (for a
+            caller's explicit `data_dir=`).
+    """
     for candidate in (root / DATA_VERSION / split, root / split if root.name == DATA_VERSION else None):
         if candidate is not None and candidate.is_dir():
             return candidate
-    unpacked = cache_root() / TASK / DATA_VERSION / split
     for archive in (root / f"{DATA_VERSION}_{split}.tar.xz", root / OFFICIAL_ZIP):
         if archive.is_file():
+            dest = (_private_unpack_root() if private else cache_root() / TASK / "unpacked") / archive_key(archive)
+            unpacked = dest / DATA_VERSION / split
             if not unpacked.is_dir():
-                unpack(archive, cache_root() / TASK, split)
+                unpack(archive, dest, split)
             if unpacked.is_dir():
                 return unpacked
     return None
