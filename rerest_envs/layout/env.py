@@ -84,6 +84,33 @@ class LayoutEnv(TextEnv):
     `reward="fraction"`, the fraction of requirements met (VPEval's open-ended score), in [0, 1].
     Step 1 of a two-step episode pays 0.
 
+    Two scoring protocols (`protocol=`). `"default"` is ours and lenient where that helps an agent
+    learn; `"paper"` gives the official evaluators' verdicts: LayoutGPT's NSR-1K spatial metric
+    (`weixi-feng/LayoutGPT` @ fc31954, `eval_spatial_layout.py` + `utils.py` `eval_spatial_relation`)
+    on NSR-1K prompts, VPEval's `spatialEvalDino` (`aszala/VPEval` @ 4a54904,
+    `src/evaluation_functions.py`) on all others. Both are transcribed in `rerest_envs.layout.official`
+    and proven by `tests/envs/layout/test_parity_layoutgpt.py` and `test_parity_vpeval.py` (100%
+    agreement on 8,364 and 7,657 generated cases):
+
+    | | `"default"` | `"paper"` |
+    |---|---|---|
+    | left/right/above/below, NSR-1K | centres more than 5/512 of the side apart along the axis (any offset across it) | LayoutGPT: the centre line within 45 degrees of the direction (a cone); names matched by `difflib` (closest predicted name, ratio >= 0.6) |
+    | left/right/above/below, others | the same | VPEval: centres more than 5 px apart on a 512 px image (the same verdicts as default) |
+    | next to, NSR-1K | ours: edge gap <= 2x the longest side of the larger box, any direction (stacked and identical boxes pass; far-apart side-by-side boxes fail) | LayoutGPT: some pair is `left` or `right` (any distance) |
+    | next to, others | ours, as above | `spatialEvalDino`'s `next` branch: centres more than 5 px apart in x |
+    | spatial/scale prompts of NSR-1K, VPEval skills, the generator | every requirement: the counts (1 each) and the relation | the relation alone, as both metrics; count entries stay in `details` with `weight: 0` |
+    | counts, comparisons, near, in front/behind, hidden by, scale, colour, text, exclusions | ours (counting: 100% agreement with LayoutGPT's `eval_counting_layout.py` on plain NSR-1K prompts, measured for issue 17) | the same |
+    | which boxes are objects | positive area only | the same |
+
+    Deliberate differences of `"paper"` from the references: the layout is VPGen text on the 0-99
+    grid, read as `v / 99` by LayoutGPT and `v / 99 * 512` px by VPEval (VPGen's quantisation and
+    GLIGEN's 512 px image); VPEval's detector is played by the layout's own phrases (a box is
+    labelled with the first query name `names.phrase_matches` finds in it); a zero-area box counts
+    for nothing under both protocols (LayoutGPT drops only all-zero boxes; on the parity cases this
+    changes 395 of 8,364 LayoutGPT verdicts, all with such boxes); VPEval sends "next to" to
+    BLIP-2 VQA, which a layout cannot answer, so `"paper"` uses `spatialEvalDino`'s own `next`
+    branch; in front/behind use the ground-plane cue (VPEval compares depth, which a layout lacks).
+
     ## Episode End
     Terminates after the layout (step 1 of 1, or step 2 of 2); never truncated.
 
@@ -101,7 +128,13 @@ class LayoutEnv(TextEnv):
       (`notes`, `errors`), `not_checked`; at step 1 of two: `objects` and `parse`).
     - `image` (final step, only with an `image_stage`): the generated image.
 
-    Scoring rules (details in `rerest_envs.layout.scoring`): spatial relations compare box centres
+    - At reset only: `ground_truth_problem` (str: why this record's ground-truth layout was set
+      aside at load, e.g. `image_id -1; all boxes of zero area`, else ""), `flagged_ground_truth`
+      (int: how many records of the loaded set were set aside so). Such a layout is never shown as
+      ground truth; `privileged` says it is unusable and gives the env's reference layout instead.
+
+    Default scoring rules (details in `rerest_envs.layout.scoring`; `"paper"` above): boxes of zero
+    area show nothing; spatial relations compare box centres
     with VPEval's margin (5/512 of the image side); next_to/near allow an edge gap of up to 2x/3x
     the longest side of the larger box; in_front_of/behind compare bottom edges (no depth in a
     layout); hidden_by needs half the subject's box inside the object's; scale compares areas with
@@ -111,31 +144,42 @@ class LayoutEnv(TextEnv):
     ## Arguments
     ```python
     gymnasium.make("rerest/Layout-v0", prompt_set="generated-count-spatial", split="train", steps=2,
-                   num_prompts=None, generator_seed=0, classes="coco", data_dir=None, reward="binary",
-                   image_stage=None, render_mode=None, render_size=512)
+                   num_prompts=None, generator_seed=0, classes="coco", data_dir=None, records=None,
+                   protocol="default", reward="binary", image_stage=None, render_mode=None, render_size=512)
     ```
     - `prompt_set`: `generated-count`, `generated-spatial`, `generated-scale`,
       `generated-count-spatial`, `generated-mixed` (no files needed; PaintSkills templates over COCO
       classes, counts 1-4), or a file set read from the `t2i` data folder: `vpeval-object` (400),
       `vpeval-count` (2,560), `vpeval-count-paper` (the paper's 1,000), `vpeval-text` (403),
-      `vpeval-open` (160), `geneval` (553), `nsr1k-counting` (762), `nsr1k-spatial` (738),
+      `vpeval-open` (160), `geneval` (553), `nsr1k-counting` (762), `nsr1k-spatial` (738, NSR-1K's
+      train split), `nsr1k-spatial-val` (NSR-1K's val split, 283, not distributed: read from
+      `layouts/nsr1k_spatial_val.jsonl` in the t2i folder when you have it, else a one-line error),
       `t2icompbench-spatial`, `t2icompbench-3d-spatial`, `t2icompbench-numeracy` (300 each).
     - `split`: `train` or `test` for generated sets (disjoint object sets); file sets have none.
     - `steps`: 2 (objects, then boxes; VPGen) or 1 (boxes only).
     - `num_prompts`: generated set size (default 1000 train, 200 test); for file sets, the first N.
     - `generator_seed`: seed of the template generator; `classes`: `coco` (80) or `paintskills` (21).
     - `data_dir`: the `t2i` folder; default: the data layer (`$RERST_DATA_DIR/t2i`, then the cache).
+    - `records`: a JSONL file of normalised t2i records (any source; `../shared/data/t2i/README.md`)
+      played instead of a prompt set (leave `prompt_set` and `data_dir` unset); `num_prompts` keeps the first N.
+    - `protocol`: `"default"` (ours) or `"paper"` (LayoutGPT's / VPEval's rules; table under Rewards).
     - `reward`: `"binary"` or `"fraction"`.
     - `image_stage`: an `ImageStage` (image model + OCR), or None (layout-only scoring).
     - `render_mode`: None, `"ansi"` (transcript) or `"rgb_array"` (the layout drawn, `render_size` px square).
 
     ## Version History
-    - v0: initial version.
+    - v0: initial version. Issue 17 (same id): zero-area boxes no longer count as objects or meet
+      relations (on 8,098 recorded actions of the main job's prompts, 31 verdicts changed, all with
+      such a box); NSR-1K's "a few buss" read as a comparison; `protocol`, `records`,
+      `nsr1k-spatial-val`; degenerate ground truth flagged at load.
 
     ## References
     - Cho, Zala, Bansal, "Visual Programming for Text-to-Image Generation and Evaluation" (VPGen, VPEval), NeurIPS 2023.
     - Cho et al., "DALL-Eval" (PaintSkills), ICCV 2023. Ghosh et al., "GenEval", NeurIPS 2023.
-    - Feng et al., "LayoutGPT" (NSR-1K), NeurIPS 2023. Huang et al., "T2I-CompBench", NeurIPS 2023.
+    - Feng et al., "LayoutGPT" (NSR-1K), NeurIPS 2023; `weixi-feng/LayoutGPT` @ fc31954962553e5b65bf267a904a6930d50b1f5e
+      (`eval_spatial_layout.py`, `utils.py`, `eval_counting_layout.py`).
+    - `aszala/VPEval` @ 4a54904b9c4547ee57a54af42410bc490a5ff8ec (`src/evaluation_functions.py`: `spatialEval`, `spatialEvalDino`).
+    - Huang et al., "T2I-CompBench", NeurIPS 2023.
     - Dou et al., "Re-ReST: Reflection-Reinforced Self-Training for Language Agents", EMNLP 2024.
     """
 

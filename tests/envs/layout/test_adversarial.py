@@ -20,9 +20,12 @@ from rerest_envs.layout.parse import MAX_NOTES, _count_item, _split_items
 from tests.envs.adversarial import MB, scaling_ratio, valid_step
 
 
-@pytest.fixture(scope="module")
-def env() -> LayoutEnv:
-    return LayoutEnv("generated-spatial", steps=2)
+@pytest.fixture(scope="module", params=[("generated-spatial", "default"), ("generated-spatial", "paper"), ("nsr1k-spatial", "paper")],
+                ids=["default", "paper-vpeval", "paper-layoutgpt"])
+def env(request: pytest.FixtureRequest) -> LayoutEnv:
+    """Both protocols; `paper` on NSR-1K runs LayoutGPT's difflib matching and pairwise cones (issue 17)."""
+    prompt_set, protocol = request.param
+    return LayoutEnv(prompt_set, steps=2, protocol=protocol)
 
 
 @pytest.fixture(scope="module")
