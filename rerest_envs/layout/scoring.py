@@ -228,7 +228,7 @@ def _layoutgpt_entry(req: RelationReq, boxes: Sequence[Box], text: str) -> dict[
     if pairs and req.relation in ("left_of", "right_of", "above", "below", "next_to"):
         error = min(direction_error(s, o, req.relation) for s, o in pairs)
         side = "straight left or right" if req.relation == "next_to" else f"straight {_WORDS[req.relation].split()[0]}"
-        why = f"{want} but its centre lies {error:.0f} degrees off {side} of the {obj}'s centre (LayoutGPT needs less than 45)"
+        why = f"{want} but its centre lies {error:.1f} degrees off {side} of the {obj}'s centre (LayoutGPT needs less than 45)"
     else:
         why = f"{want} but no pair of their boxes is (LayoutGPT read {sorted(set(relations))})"
     return _entry(text, False, why, relations=relations)
