@@ -86,6 +86,9 @@ class Plan:
     #: Billions of parameters of the agent's model (from its name), None if unknown.
     params_b: float | None = None
     gpu: bool = False
+    #: Tokens of one training example at most (measured prompt + completions, or max_length where
+    #: the training split could not be built here).
+    example_tokens: int | None = None
 
     @property
     def episodes(self) -> int | None:
@@ -186,6 +189,7 @@ def plan(config: RunConfig) -> Plan:
         prompt_chars = len(template.prompt("x" * train.observation_chars, few_shot=c.trained_prompt_few_shot))
         per_turn = sample_tokens + (train.observation_chars // CHARS_PER_TOKEN if template.style == "react" else 0)
         example_tokens = min(t.max_length, prompt_chars // CHARS_PER_TOKEN + train.max_turns * per_turn)
+    out.example_tokens = example_tokens
 
     def training(stage: str, what: str, adapter: str, examples: int | None, note: str = "") -> StagePlan:
         passes = None if examples is None else math.ceil(examples * t.epochs)
@@ -256,6 +260,8 @@ def render(p: Plan, config_name: str = "") -> list[str]:
     lines.append(f"  LoRA r={t.lora_r} alpha={t.lora_alpha} on {','.join(t.lora_target_modules)}; lr {t.learning_rate:g}; "
                  f"{t.epochs:g} epochs; batch {t.per_device_batch_size}x{t.grad_accumulation}; max_length {t.max_length}"
                  + (f"; max_steps {t.max_steps}" if t.max_steps else ""))
+    measured = "max_length: the prompt cannot be measured here" if p.train.observation_chars is None else "prompt measured"
+    lines.append(f"  a training example: ~{_n(p.example_tokens)} tokens ({measured}, ~{CHARS_PER_TOKEN} characters a token)")
     lines.append(f"  {'stage':<24}{'episodes':>10}{'gen. tokens <=':>16}  what")
     for st in p.stages:
         if st.adapter:
@@ -272,6 +278,13 @@ def render(p: Plan, config_name: str = "") -> list[str]:
                      f"assumes {GPU_ASSUMPTIONS}.")
     elif p.gpu:
         lines.append("  GPU: no GPU-hour figure (a task count or the model size is unknown).")
+    import importlib.util
+
+    backends = {c.model.backend} | ({c.reflector_model.backend} if c.reflector_model else set())
+    for backend, module, extra in (("vllm", "vllm", "vllm"), ("openai", "openai", "openai")):
+        if backend in backends and importlib.util.find_spec(module) is None:
+            lines.append(f"  Note: the {backend} backend is not installed here: pip install \"rerest[{extra}]\""
+                         + (" on a CUDA machine." if backend == "vllm" else "."))
     missing = [s.name for s in (p.train, p.test) if s.problem]
     if missing:
         lines.append(f"  Not runnable here yet: the {' and '.join(missing)} data is missing (see above); "
