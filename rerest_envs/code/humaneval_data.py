@@ -97,5 +97,7 @@ def load_humaneval(path: str | Path | None = None) -> list[CodeTask]:
             setup=_imports(r["prompt"]),
             reference=r["prompt"] + r["canonical_solution"],
             completion_prefix=r["prompt"],
+            test_context=r["prompt"],
+            paper_tests=(f"{r['test']}\ncheck({r['entry_point']})",),
         ))
     return tasks

