@@ -36,10 +36,13 @@ FILE_SETS: dict[str, tuple[str, Callable[[dict[str, Any]], bool] | None]] = {
     "geneval": ("geneval/geneval_prompts.jsonl", None),
     "nsr1k-counting": ("layouts/nsr1k_counting_val.jsonl", None),
     "nsr1k-spatial": ("layouts/nsr1k_spatial_train.jsonl", None),
-    "nsr1k-spatial-val": ("layouts/nsr1k_spatial_val.jsonl", None),
     "t2icompbench-spatial": ("t2icompbench/spatial_val.jsonl", None),
     "t2icompbench-3d-spatial": ("t2icompbench/3d_spatial_val.jsonl", None),
     "t2icompbench-numeracy": ("t2icompbench/numeracy_val.jsonl", None),
+}
+#: File-backed sets the t2i data does not distribute (held out for acceptance): read when a user has the file.
+HELD_OUT_SETS: dict[str, tuple[str, Callable[[dict[str, Any]], bool] | None]] = {
+    "nsr1k-spatial-val": ("layouts/nsr1k_spatial_val.jsonl", None),
 }
 #: Generated prompt sets: name -> the kinds mixed in it (equal shares, interleaved).
 GENERATED_SETS: dict[str, tuple[str, ...]] = {
@@ -49,7 +52,7 @@ GENERATED_SETS: dict[str, tuple[str, ...]] = {
     "generated-count-spatial": ("count", "spatial"),
     "generated-mixed": KINDS,
 }
-PROMPT_SETS: tuple[str, ...] = (*FILE_SETS, *GENERATED_SETS)
+PROMPT_SETS: tuple[str, ...] = (*FILE_SETS, *HELD_OUT_SETS, *GENERATED_SETS)
 #: NSR-1K counting records whose ground-truth boxes contradict their own counts upstream (LayoutGPT's
 #: `object_list` disagrees with its `num_object`, e.g. "four giraffes" with three giraffe boxes); their GT cannot win.
 NSR1K_BROKEN_GT = frozenset({"nsr1k_counting_38839", "nsr1k_counting_38846", "nsr1k_counting_38871", "nsr1k_counting_38995",
@@ -88,14 +91,14 @@ def load_prompt_set(name: str, data_dir: str | Path | None = None, *, split: str
         per_kind = [generate_tasks(k, split, n, seed=generator_seed, classes=classes) for k, n in zip(kinds, shares) if n]
         mixed = [t for group in zip(*per_kind) for t in group] + [t for g in per_kind for t in g[min(map(len, per_kind)):]]
         return mixed
-    if name not in FILE_SETS:
+    if name not in FILE_SETS and name not in HELD_OUT_SETS:
         import difflib
 
         close = difflib.get_close_matches(name, PROMPT_SETS, n=3)
         raise ValueError(f"prompt_set={name!r} is not a prompt set{f'; did you mean {close}?' if close else ''} Choose one of {list(PROMPT_SETS)}.")
     if split != "train":
         raise ValueError(f"split={split!r} applies to generated-* prompt sets only; {name} is one fixed evaluation set (leave split at 'train').")
-    relative, keep = FILE_SETS[name]
+    relative, keep = FILE_SETS[name] if name in FILE_SETS else HELD_OUT_SETS[name]
     try:
         folder = resolve_data_dir("t2i", data_dir, required=[relative])
     except DataNotFound as e:

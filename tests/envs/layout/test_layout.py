@@ -22,7 +22,7 @@ from rerest_envs.layout import (
     generate_tasks, load_prompt_set, parse_layout, parse_objects, phrase_matches, reference_layout, score_layout,
 )
 from rerest_envs.layout.names import COCO_CLASSES, canonical, plural
-from rerest_envs.layout.prompts import FILE_SETS
+from rerest_envs.layout.prompts import FILE_SETS, HELD_OUT_SETS
 
 DATA = Path(os.environ["RERST_DATA_DIR"]) / "t2i"
 
@@ -286,7 +286,7 @@ def test_generated_sets_need_no_data(tmp_path: Path, monkeypatch: pytest.MonkeyP
         gymnasium.make("rerest/Layout-v0", prompt_set="geneval")
     with pytest.raises(ValueError, match="did you mean"):
         gymnasium.make("rerest/Layout-v0", prompt_set="generated-spatal")
-    assert set(PROMPT_SETS) == set(FILE_SETS) | set(GENERATED_SETS)
+    assert set(PROMPT_SETS) == set(FILE_SETS) | set(HELD_OUT_SETS) | set(GENERATED_SETS)
 
 
 def test_two_step_episode_repeats_the_objects() -> None:
