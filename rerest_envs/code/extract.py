@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 
-_FENCE = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n(.*?)(?:```|\Z)", re.S | re.I)
+#: Fence info strings accepted after ``` (any case): none, `python`, `python3`, `py`.
+_FENCE_LANGS = ("", "python", "python3", "py")
 _TAGS = (
     re.compile(r"\[PYTHON\](.*?)(?:\[/PYTHON\]|\Z)", re.S | re.I),
     re.compile(r"\[BEGIN\](.*?)(?:\[DONE\]|\Z)", re.S | re.I),
@@ -26,7 +27,7 @@ def extract_program(text: str, entry_point: str | None = None) -> tuple[str, str
         text: The model's answer.
         entry_point: The function the tests call; used to pick among several fenced blocks.
     """
-    blocks = [b for b in _FENCE.findall(text) if b.strip()]
+    blocks = [b for b in _fenced_blocks(text) if b.strip()]
     if blocks:
         if entry_point:
             for block in blocks:
@@ -38,3 +39,25 @@ def extract_program(text: str, entry_point: str | None = None) -> tuple[str, str
         if match and match.group(1).strip():
             return match.group(1).strip("\n"), name
     return text.strip("\n"), "bare"
+
+
+def _fenced_blocks(text: str) -> list[str]:
+    """The bodies of ``` fences, in linear time: a fence opens at ``` followed by an accepted info
+    string and a newline, and closes at the next ``` (or the end of the text)."""
+    blocks, pos = [], 0
+    while True:
+        start = text.find("```", pos)
+        if start < 0:
+            return blocks
+        eol = text.find("\n", start + 3)
+        if eol < 0:
+            return blocks
+        if text[start + 3:eol].strip(" \t").lower() not in _FENCE_LANGS:
+            pos = start + 1  # as the regex it replaces: try the next backtick
+            continue
+        end = text.find("```", eol + 1)
+        if end < 0:
+            blocks.append(text[eol + 1:])
+            return blocks
+        blocks.append(text[eol + 1:end])
+        pos = end + 3

@@ -30,9 +30,23 @@ from rerest_envs.core import Feedback
 
 
 def _defines(program: str, name: str) -> bool:
-    """Whether `program` binds `name` at module level (def, class, assignment or import)."""
-    return re.search(rf"(^|\n)\s*(?:async\s+def|def|class)\s+{re.escape(name)}\b|(^|\n){re.escape(name)}\s*=|import .*\b{re.escape(name)}\b",
-                     program) is not None
+    """Whether `program` binds `name` (def or class at any indentation, a top-level assignment, or
+    an import line that names it); line by line, in linear time."""
+    word = re.compile(rf"\b{re.escape(name)}\b")
+    definition = re.compile(rf"(?:async\s+def|def|class)\s+{re.escape(name)}\b")
+    assignment = re.compile(rf"{re.escape(name)}\s*=")
+    pos = program.find(name) if name else -1
+    while pos >= 0:  # only lines that contain the name, each once
+        start, end = program.rfind("\n", 0, pos) + 1, program.find("\n", pos)
+        end = len(program) if end < 0 else end
+        line = program[start:end]
+        if definition.match(line.lstrip()) or assignment.match(line):
+            return True
+        at = line.find("import ")
+        if at >= 0 and word.search(line, at + 7):
+            return True
+        pos = program.find(name, end)
+    return False
 
 
 def _parse_error(program: str) -> str | None:
@@ -44,6 +58,8 @@ def _parse_error(program: str) -> str | None:
         return f"{type(exc).__name__}: {exc.msg} (line {exc.lineno})"
     except ValueError as exc:  # e.g. null bytes
         return f"SyntaxError: {exc}"
+    except (RecursionError, MemoryError):
+        return "SyntaxError: too deeply nested"
     return None
 
 
@@ -56,6 +72,21 @@ def _privileged(task: CodeTask) -> str:
     return "\n\n".join(parts)
 
 
+#: Characters of an answer that are read; a longer answer is refused with a message (no test runs).
+MAX_ANSWER_CHARS = 100_000
+
+
+def _clean(value: Any) -> Any:
+    """Strings made valid UTF-8 (a lone surrogate becomes U+FFFD), through lists and dicts."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    return value
+
+
 def _tests(task: CodeTask, protocol: str) -> tuple[str, ...]:
     return task.paper_tests if protocol == "paper" else task.all_tests
 
@@ -63,7 +94,8 @@ def _tests(task: CodeTask, protocol: str) -> tuple[str, ...]:
 def _fail(task: CodeTask, message: str, details: dict[str, Any], protocol: str = "default") -> Feedback:
     tests = [{"test": t, "visible": t in task.visible_tests, "passed": False, "output": None,
               "error": message, "timed_out": False} for t in _tests(task, protocol)]
-    return Feedback(success=False, score=0.0, message=message, privileged=_privileged(task), details={**details, "tests": tests})
+    return Feedback(success=False, score=0.0, message=_clean(message), privileged=_privileged(task),
+                    details=_clean({**details, "tests": tests}))
 
 
 def score_answer(task: CodeTask, answer: str, sandbox: Any, *, protocol: Protocol = "default",
@@ -82,6 +114,10 @@ def score_answer(task: CodeTask, answer: str, sandbox: Any, *, protocol: Protoco
     if protocol not in TIMEOUTS:
         raise ValueError(f"protocol={protocol!r} is not one of 'default' or 'paper'.")
     paper = protocol == "paper"
+    if len(answer) > MAX_ANSWER_CHARS:
+        return _fail(task, f"Your answer is {len(answer):,} characters long; answers are read up to {MAX_ANSWER_CHARS:,}. "
+                           "No test was run.", {"extraction": "too long", "program": ""}, protocol)
+    answer = _clean(answer)
     program, how = extract_program(answer, task.entry_point)
     details: dict[str, Any] = {"extraction": how, "program": program, "protocol": protocol}
     if not program.strip():
@@ -130,5 +166,5 @@ def score_answer(task: CodeTask, answer: str, sandbox: Any, *, protocol: Protoco
                 lines.append(f"Note: your program does not define `{task.entry_point}`, which the tests call.")
         if visible and not bad and not success:
             lines.append("Some hidden tests failed.")
-    return Feedback(success=success, score=passed / max(1, len(tests)), message="\n".join(lines),
-                    privileged=_privileged(task), details=details)
+    return Feedback(success=success, score=passed / max(1, len(tests)), message=_clean("\n".join(lines)),
+                    privileged=_privileged(task), details=_clean(details))
