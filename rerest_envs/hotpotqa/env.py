@@ -7,15 +7,21 @@ import functools
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, SupportsFloat
 
 from rerest_envs.core import Feedback, TextEnv, bounded_action, cut_note
-from rerest_envs.hotpotqa.actions import ParsedAction, parse_action
+from rerest_envs.hotpotqa.actions import ParsedAction, parse_action, parse_action_paper
 from rerest_envs.hotpotqa.corpus import BM25Corpus, Corpus, Page, pages_from_records
 from rerest_envs.hotpotqa.data import HotpotRecord, load_split, read_records, split_file
 from rerest_envs.hotpotqa.scoring import privileged_text, score_answer
 
 BACKENDS = ("local", "wikipedia", "abstracts")
+PROTOCOLS = ("lenient", "paper")
+#: Actions per episode under `protocol="paper"`: Re-ReST's zero-shot loop (research/paper.md §2.1: at most 6
+#: Thought/Action steps). The lenient default keeps the registered 7, ReAct's `webthink` `for i in range(1, 8)`.
+PAPER_MAX_STEPS = 6
+#: ReAct's `WikiEnv.step` reply to `think[...]` (paper protocol only).
+THINK_REPLY = "Nice thought."
 #: How many characters of an action are read: the rest is ignored, and the observation says so.
 MAX_ACTION_CHARS = 10_000
 #: Feedback on every step before Finish (and so on a step cut off by the step limit).
@@ -47,16 +53,36 @@ class HotpotQAEnv(TextEnv):
     with BM25, so episodes are reproducible. Lookup state is per episode (the official code shared
     one explorer across a batch, see paper.md §4.4).
 
+    Two protocols (`protocol=`), side by side. `"paper"` follows ReAct's `hotpotqa.ipynb` `webthink`,
+    `wikienv.py` `WikiEnv.step` and `wrappers.py` EM (`ysymyth/ReAct@6bdb3a1`), whose normalisation is
+    `hotpot_evaluate_v1.py`'s (`hotpotqa/hotpot@4c0fa5e`), with Re-ReST's 6 steps;
+    `tests/envs/hotpotqa/test_parity_official.py` checks it against those rules transcribed:
+
+    | | `"lenient"` (default) | `"paper"` |
+    |---|---|---|
+    | verb case | any (`SEARCH[x]`) | first letter only (`Search[x]`, `search[x]`; `SEARCH[x]` is invalid) |
+    | brackets | `[]`, `()`, `{}`, `:`, a missing `]` | `verb[...]` ending in `]` |
+    | `Action:` marker | the verb must follow it, at a line start or mid-line | after the first `Action:`/`Action i:` (case-sensitive), cut at `\nObservation` |
+    | Finish argument | first line, quotes (straight and curly) stripped | all of it, several lines and quotes kept (EM on it) |
+    | `think[...]` | invalid | `Nice thought.` |
+    | invalid action | `Invalid Action: no Search, Lookup or Finish action found in ...` | `Invalid action: <action>` (cut to 200 characters) |
+    | actions per episode | 7 (registered `max_episode_steps`; ReAct's `range(1, 8)`) | 6 (Re-ReST; the env truncates after the 6th) |
+
+    Both read `Thought: let me finish (soon). Action: Search[X]` as `Search[X]`. Deliberate differences
+    from the references under `"paper"`: pages come from the chosen backend, not live Wikipedia;
+    ReAct re-asks the model when `\nAction i: ` is missing, an env cannot, so the whole text is read;
+    after a cut-off episode ReAct steps `finish[]` (EM 0), here the episode is truncated with score 0.
+
     ## Action Space
-    `AnyText`. Three verbs, case-insensitive, argument in brackets (grammar text:
+    `AnyText`. Three verbs, argument in brackets (grammar text:
     `rerest_envs.hotpotqa.ACTION_GRAMMAR`)::
 
         Search[Scott Derrickson]    # the page's opening sentences, or similar titles
         Lookup[nationality]         # the next sentence of the current page containing the keyword
         Finish[yes]                 # answer and end the episode
 
-    The parser is lenient: `Thought: ... Action 2: search[x]` reads the text after `Action:`, and
-    `Search(x)`, `Search: x`, quotes and a missing `]` are accepted. Parsing takes time linear in the
+    Under `"lenient"`, `Thought: ... Action 2: search[x]` reads the verb right after `Action:`, and
+    `Search(x)`, `Search: x`, quotes and a missing `]` are accepted; `"paper"` is ReAct's (table above). Parsing takes time linear in the
     action; only its first 10,000 characters (`MAX_ACTION_CHARS`) are read, the observation then ends
     with `(Only the first 10,000 characters of the action were read.)`, and a lone surrogate is read
     as U+FFFD, so every observation is valid UTF-8 within the observation space.
@@ -66,10 +92,11 @@ class HotpotQAEnv(TextEnv):
 
         Question: Were Scott Derrickson and Ed Wood of the same nationality?
 
-    Replies, worded as ReAct's wiki env: a title hit gives the page's first `page_sentences`
+    Replies, worded as ReAct's wiki env: a title hit (exact, or the same title up to case, accents,
+    punctuation and a leading "The", when only one page has it: Wikipedia's redirects) gives the page's first `page_sentences`
     sentences (`Scott Derrickson (born July 16, 1966) is an American director, ...`); a miss gives
     `Could not find [Scott Derickson director]. Similar: ['Scott Derrickson', 'Scott Buchholz', 'Jaclyn
-    Stapp', 'Scott Joiner', 'Dred Scott']` (BM25 ranking); Lookup[he] gives `(Result 1 / 2) He lives
+    Stapp', 'Scott Joiner', 'Dred Scott']` (titles within two edits first, as Wikipedia suggests near titles, then BM25); Lookup[he] gives `(Result 1 / 2) He lives
     in Los Angeles, California.`, then result 2, then `No more results.`; an
     unreadable action gives `Invalid Action: no Search, Lookup or Finish action found in "I don't know".
     Valid Actions are Search[<entity>], Lookup[<keyword>] and Finish[<answer>].`
@@ -85,8 +112,8 @@ class HotpotQAEnv(TextEnv):
 
     ## Episode End
     Terminates on `Finish[...]` (an empty `Finish[]` counts as no answer). Truncated by gymnasium's
-    `TimeLimit` after `max_episode_steps` (default 7; the paper used 6-7:
-    `gymnasium.make(..., max_episode_steps=6)`); the last feedback then says no answer was given.
+    `TimeLimit` after `max_episode_steps` (default 7, ReAct's loop); under `protocol="paper"` the env
+    itself truncates after 6 actions (Re-ReST). The last feedback then says no answer was given.
 
     ## Information
     `info` at reset: `task_id`, `question`, `type` (`bridge`/`comparison`), `level`, `backend`, and
@@ -104,7 +131,7 @@ class HotpotQAEnv(TextEnv):
     gymnasium.make("rerest/HotpotQA-v0", split="eval500", data_dir=None, backend="local",
                    corpus_splits=("train", "dev"), abstracts_path=None, wikipedia_api_url=None,
                    user_agent=None, page_sentences=5, similar_k=5, render_mode=None,
-                   max_episode_steps=7)
+                   protocol="lenient", max_episode_steps=7)
     ```
     - `split`: `eval500` (the paper's 500-question protocol; with the shared data its README
       substitute), `eval500_covered`, `train`, `dev`, `all`, `train_extended`, `react500`, or a path to
@@ -120,9 +147,12 @@ class HotpotQAEnv(TextEnv):
     - `wikipedia_api_url`, `user_agent`: MediaWiki endpoint (default English Wikipedia) and User-Agent.
     - `page_sentences`: sentences shown on a title hit (ReAct: 5). `similar_k`: titles on a miss (5).
     - `render_mode`: `None` or `"ansi"` (the transcript).
+    - `protocol`: `"lenient"` or `"paper"` (the table in Description).
 
     ## Version History
-    - v0: initial version.
+    - v0: initial version. Later, same id: `protocol="paper"`; the lenient parser reads the verb right
+      after an `Action:` marker (it read `Thought: let me finish (soon). Action: Search[X]` as
+      `Finish[soon]`); Search answers near titles (loose title hits, fuzzy titles first in Similar).
 
     ## References
     - Yang et al., "HotpotQA: A Dataset for Diverse, Explainable Multi-hop Question Answering", 2018.
@@ -134,8 +164,12 @@ class HotpotQAEnv(TextEnv):
                  backend: str | Corpus = "local", corpus_splits: Sequence[str] = ("train", "dev"),
                  abstracts_path: str | os.PathLike[str] | None = None, wikipedia_api_url: str | None = None,
                  user_agent: str | None = None, page_sentences: int = 5, similar_k: int = 5,
-                 render_mode: str | None = None) -> None:
+                 render_mode: str | None = None, protocol: Literal["lenient", "paper"] = "lenient") -> None:
         super().__init__(render_mode=render_mode)
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"protocol={protocol!r} is not a HotpotQA protocol; choose one of {list(PROTOCOLS)}.")
+        self.protocol = protocol
+        self._steps = 0
         if page_sentences < 1 or similar_k < 0:
             raise ValueError(f"page_sentences must be >= 1 and similar_k >= 0, got {page_sentences!r} and {similar_k!r}.")
         records = load_split(split, data_dir)
@@ -179,7 +213,7 @@ class HotpotQAEnv(TextEnv):
     # -- episode ----------------------------------------------------------------------------------------
     def _start(self, task_id: str) -> tuple[str, dict[str, Any]]:
         self._record = self.records[task_id]
-        self._page, self._searched, self._lookup = None, False, None
+        self._page, self._searched, self._lookup, self._steps = None, False, None, 0
         info = {"question": self._record.question, "type": self._record.type, "level": self._record.level,
                 "backend": getattr(self.corpus, "name", type(self.corpus).__name__)}
         return f"Question: {self._record.question}", info
@@ -188,7 +222,8 @@ class HotpotQAEnv(TextEnv):
         assert self._record is not None
         action, cut = bounded_action(action, MAX_ACTION_CHARS)
         note = f" {cut_note(MAX_ACTION_CHARS)}" if cut else ""
-        parsed = parse_action(action)
+        parsed = parse_action_paper(action) if self.protocol == "paper" else parse_action(action)
+        self._steps += 1
         info: dict[str, Any] = {"action": parsed.verb, "argument": parsed.argument}
         if parsed.verb == "finish":
             feedback = score_answer(parsed.argument, self._record)
@@ -203,6 +238,8 @@ class HotpotQAEnv(TextEnv):
     def _observe(self, parsed: ParsedAction, info: dict[str, Any]) -> str:
         if parsed.verb is None:
             return parsed.error
+        if parsed.verb == "think":
+            return THINK_REPLY
         if parsed.verb == "search":
             return self._search(parsed.argument, info)
         return self._lookup_step(parsed.argument)
@@ -236,3 +273,10 @@ class HotpotQAEnv(TextEnv):
             return "No more results."
         self._lookup = (keyword, results, cursor + 1)
         return f"(Result {cursor + 1} / {len(results)}) {results[cursor]}"
+
+    def step(self, action: str) -> tuple[str, SupportsFloat, bool, bool, dict[str, Any]]:
+        """Answer one action; under `protocol="paper"` the 6th action without Finish ends the episode (truncated)."""
+        observation, reward, terminated, truncated, info = super().step(action)
+        if self.protocol == "paper" and not terminated and self._steps >= PAPER_MAX_STEPS:
+            truncated, self._done = True, True
+        return observation, reward, terminated, truncated, info
