@@ -30,3 +30,7 @@ class ResetNeeded(RerestEnvError):
 
 class DependencyNotInstalled(RerestEnvError, ImportError):
     """An optional dependency is missing; the message gives the pip line that installs it."""
+
+
+class EnvCheckFailed(RerestEnvError, AssertionError):
+    """`rerest_envs.testing.check_text_env` found a problem; the message lists each failed check and its input."""
