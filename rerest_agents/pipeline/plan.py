@@ -274,7 +274,7 @@ def render(p: Plan, config_name: str = "") -> list[str]:
     hours = p.gpu_hours()
     if hours is not None:
         gen, train = hours
-        lines.append(f"  GPU: ~{gen + train:.1f} GPU-hours at most (generation {gen:.1f}, training {train:.1f}); "
+        lines.append(f"  GPU: ~{gen + train:.2g} GPU-hours at most (generation {gen:.2g}, training {train:.2g}); "
                      f"assumes {GPU_ASSUMPTIONS}.")
     elif p.gpu:
         lines.append("  GPU: no GPU-hour figure (a task count or the model size is unknown).")
