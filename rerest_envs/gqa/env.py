@@ -12,7 +12,7 @@ from rerest_envs.core import Feedback, TextEnv
 from rerest_envs.errors import DataNotFound
 from rerest_envs.gqa.data import GQAQuestion, gqa_dir, load_questions, missing_inputs_message
 from rerest_envs.gqa.perception.base import Detection, Perception, PerceptionServer, PerceptionUnavailable
-from rerest_envs.gqa.program import as_program, parse_error, run_program
+from rerest_envs.gqa.program import RunOutcome, as_program, parse_error, run_program
 from rerest_envs.gqa.render import draw_found
 from rerest_envs.gqa.scoring import no_program, score_run
 
@@ -20,6 +20,9 @@ from rerest_envs.gqa.scoring import no_program, score_run
 ANSWER_FORMAT = ("Answer with a Python function `def execute_command(image) -> str:` that uses the ImagePatch API "
                  "and returns the answer, in a ```python code block.")
 PERCEPTIONS = ("auto", "scene_graph", "neural")
+PROTOCOLS = ("default", "paper")
+#: Perception seconds a run may use with the neural perception (models on CPU are slow).
+NEURAL_PERCEPTION_SECONDS = 300.0
 
 
 class GQAEnv(TextEnv):
@@ -123,15 +126,21 @@ class GQAEnv(TextEnv):
 
     def __init__(self, split: str = "train_sample", data_dir: str | Path | None = None, *,
                  perception: str | Callable[[GQAQuestion], Perception] = "auto", neural: Any = None,
-                 sandbox: Any = "process", timeout: float = 10.0, memory_mb: int = 512, viper_fallback: bool = False,
+                 sandbox: Any = "process", timeout: float = 10.0, memory_mb: int = 512, protocol: str = "default",
+                 viper_fallback: bool | None = None, perception_seconds: float | None = None,
                  include_unrunnable: bool = False, render_mode: str | None = None) -> None:
         super().__init__(render_mode=render_mode)
         if isinstance(perception, str) and perception not in PERCEPTIONS:
             raise ValueError(f"perception={perception!r} is not one of {PERCEPTIONS} (or a callable question -> Perception).")
-        if timeout <= 0 or memory_mb <= 0:
-            raise ValueError(f"timeout and memory_mb must be positive, got timeout={timeout!r}, memory_mb={memory_mb!r}.")
-        self.split, self.perception_kind = split, perception
-        self.timeout, self.memory_mb, self.viper_fallback = timeout, memory_mb, viper_fallback
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"protocol={protocol!r} is not one of {PROTOCOLS}.")
+        if timeout <= 0 or memory_mb <= 0 or (perception_seconds is not None and perception_seconds <= 0):
+            raise ValueError(f"timeout, memory_mb and perception_seconds must be positive, got timeout={timeout!r}, "
+                             f"memory_mb={memory_mb!r}, perception_seconds={perception_seconds!r}.")
+        self.split, self.perception_kind, self.protocol = split, perception, protocol
+        self.timeout, self.memory_mb = timeout, memory_mb
+        self.viper_fallback = (protocol == "paper") if viper_fallback is None else bool(viper_fallback)
+        self.perception_seconds = perception_seconds
         self._folder = gqa_dir(data_dir)
         questions = load_questions(split, self._folder)
         if not include_unrunnable:
@@ -182,7 +191,9 @@ class GQAEnv(TextEnv):
         if self._sandbox is None:
             from sandboxes import make_sandbox
 
-            self._sandbox = make_sandbox(self._sandbox_spec, workers=1)
+            # ViperGPT's programs find numpy pre-imported: the paper protocol's process sandbox shows site-packages
+            extra = {"site_packages": True} if self.protocol == "paper" and self._sandbox_spec == "process" else {}
+            self._sandbox = make_sandbox(self._sandbox_spec, workers=1, **extra)
         return self._sandbox
 
     # -- episode ---------------------------------------------------------------------------------
@@ -203,28 +214,42 @@ class GQAEnv(TextEnv):
     def _judge(self, question: GQAQuestion, action: str) -> Feedback:
         program, how = as_program(action)
         backend = self._backend_for(question)
-        details: dict[str, Any] = {"extraction": how, "program": program, "perception": backend}
+        details: dict[str, Any] = {"extraction": how, "program": program, "perception": backend, "protocol": self.protocol}
+        failure = None
         if not program.strip():
-            return no_program(question, "Your answer contains no code. " + ANSWER_FORMAT, {**details, "extracted": False, "parses": False})
-        error = parse_error(program)
-        details.update(extracted=True, parses=error is None)
-        if error is not None:
-            return no_program(question, f"Your program does not parse: {error}. It was not run.", details)
-        if backend is None:
-            return no_program(question, missing_inputs_message(question, self._folder), details)
+            failure = "Your answer contains no code. " + ANSWER_FORMAT
+            details.update(extracted=False, parses=False)
+        else:
+            error = parse_error(program)
+            details.update(extracted=True, parses=error is None)
+            if error is not None:
+                failure = f"Your program does not parse: {error}. It was not run."
+        if failure is None and backend is None:
+            failure = missing_inputs_message(question, self._folder)
+        if failure is not None and (self.protocol != "paper" or backend is None):
+            return no_program(question, failure, details)
+        assert backend is not None
         perception = self._make_perception(question, backend)
         self._perception_size = (perception.width, perception.height)
-        server = PerceptionServer(perception)
-        outcome = run_program(program, server, self._open_sandbox(), timeout=self.timeout, memory_mb=self.memory_mb)
+        seconds = self.perception_seconds
+        if seconds is None:
+            seconds = self.timeout if backend == "scene_graph" else NEURAL_PERCEPTION_SECONDS
+        server = PerceptionServer(perception, max_seconds=seconds)
+        if failure is None:
+            outcome = run_program(program, server, self._open_sandbox(), timeout=self.timeout, memory_mb=self.memory_mb,
+                                  protocol=self.protocol)
+        else:  # paper: ViperGPT answers a program it cannot compile with its fixed code
+            outcome = RunOutcome(error=failure)
         fallback = None
-        if self.viper_fallback and (outcome.error is not None or outcome.result is None):
+        # ViperGPT retries only a program that raised; its None is read as "no" (the default retries a None too)
+        if self.viper_fallback and (outcome.error is not None or (outcome.result is None and self.protocol != "paper")):
             whole = (0.0, 0.0, float(perception.width), float(perception.height))
             try:
                 fallback = str(server.call("simple_query", whole, None, [question.question]))
             except PerceptionUnavailable as exc:
                 details["fallback"] = {"used": False, "error": str(exc)}
         self._found = list(server.found)
-        return score_run(question, outcome, details, fallback)
+        return score_run(question, outcome, details, fallback, protocol=self.protocol, opening=failure)
 
     # -- rendering and cleanup -------------------------------------------------------------------
     def render(self) -> str | np.ndarray | None:
@@ -245,4 +270,4 @@ class GQAEnv(TextEnv):
         super().close()
 
 
-__all__ = ["ANSWER_FORMAT", "PERCEPTIONS", "GQAEnv"]
+__all__ = ["ANSWER_FORMAT", "PERCEPTIONS", "PROTOCOLS", "GQAEnv"]

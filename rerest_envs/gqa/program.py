@@ -1,15 +1,19 @@
 """Run an agent's `execute_command(image)` in a sandbox, its perception answered from the caller.
 
-The sandbox runs a small stdlib-only launcher: it loads `api/image_patch.py` (shipped as source)
-as the module `image_patch`, builds the `Image` whose perception sends each call over the sandbox
-channel (`sandboxes.channel`), runs the agent's program, calls `execute_command(image)` and prints
-one JSON report line tagged with a random nonce (so the program's own prints cannot forge it).
-The caller's `PerceptionServer` answers the requests and logs them.
+The sandbox runs `api/supervisor.py` (stdlib only, shipped as source): a supervisor process forks
+a child that loads `api/image_patch.py` as the module `image_patch`, builds the `Image` whose
+perception sends each call over the sandbox channel (`sandboxes.channel`), runs the agent's program
+and calls `execute_command(image)`. The supervisor, which never runs agent code, writes the one
+report line, tagged with a nonce it alone reads (from stdin, after the fork); the child's prints go
+to a pipe the supervisor drains. The report is then read here as data: a line that is not a dict of
+the expected fields and types is a failed run, never an exception. The caller's `PerceptionServer`
+answers the perception requests and logs them.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import re
 import secrets
 import textwrap
@@ -24,69 +28,30 @@ from rerest_envs.gqa.perception.base import PerceptionServer
 
 ENTRY_POINT = "execute_command"
 #: Characters of the returned value kept (GQA answers are a few words).
-MAX_RESULT = 1000
+MAX_RESULT = 4000
+#: Characters of the program's own prints kept.
+MAX_STDOUT = 4000
+#: Bytes of the sandbox's stdout read: the report line alone (its fields are capped above).
+MAX_REPORT_BYTES = 256_000
 _API_PATH = Path(__file__).with_name("api") / "image_patch.py"
+_SUPERVISOR_PATH = Path(__file__).with_name("api") / "supervisor.py"
+#: Report fields -> their type (each may also be None); `stdout` is always a str.
+REPORT_FIELDS: dict[str, type] = {"result": str, "type": str, "error": str, "error_source": str, "paper": str,
+                                  "error_line": int, "stdout": str}
 _DEF = re.compile(rf"^\s*def\s+{ENTRY_POINT}\s*\(", re.M)
 
-_LAUNCHER = r'''
-import json as _json, sys as _sys, traceback as _tb, types as _types
-_NONCE, _API, _PROGRAM, _SIZE = {nonce!r}, {api!r}, {program!r}, {size!r}
-_real_out = _sys.stdout
-_api = _types.ModuleType("image_patch")
-exec(compile(_API, "<image_patch>", "exec"), _api.__dict__)
-_sys.modules["image_patch"] = _api
-
-def _perceive(method, box, ref, args):
-    answer = _json.loads(channel_request(_json.dumps({{"method": method, "box": box, "ref": ref, "args": args}})))
-    if "error" in answer:
-        raise _api.PerceptionError(answer["error"])
-    return answer["ok"]
-
-class _Capped:
-    def __init__(self):
-        self.parts, self.size = [], 0
-    def write(self, s):
-        if self.size < 4000:
-            self.parts.append(s[: 4000 - self.size])
-            self.size += len(self.parts[-1])
-        return len(s)
-    def flush(self):
-        pass
-
-_image = _api.Image(_SIZE[0], _SIZE[1], _perceive)
-_api._DEFAULT_IMAGE[0] = _image
-_namespace = {{"__name__": "__main__"}}
-_namespace.update({{k: getattr(_api, k) for k in _api.__all__}})
-_report = {{"result": None, "type": None, "error": None}}
-_sys.stdout = _captured = _Capped()
-try:
-    exec(compile(_PROGRAM, "<solution>", "exec"), _namespace)
-    _fn = _namespace.get("{entry}")
-    if not callable(_fn):
-        raise NameError("the program does not define {entry}(image)")
-    _value = _fn(_image)
-    _report["type"] = type(_value).__name__
-    _report["result"] = None if _value is None else str(_value)[:{max_result}]
-except BaseException as _exc:
-    _lines = _PROGRAM.splitlines()
-    _where = [f for f in _tb.extract_tb(_exc.__traceback__) if f.filename == "<solution>"]
-    _text = "".join(_tb.format_exception_only(type(_exc), _exc)).strip().splitlines()
-    _report["error"] = (_text[-1] if _text else type(_exc).__name__)[:500]
-    if _where:
-        _f = _where[-1]
-        _src = _lines[_f.lineno - 1].strip() if 0 < _f.lineno <= len(_lines) else ""
-        _report["error_line"] = _f.lineno
-        _report["error_source"] = _src[:200]
-_report["stdout"] = "".join(_captured.parts)
-_real_out.write(_NONCE + _json.dumps(_report) + "\n")
-_real_out.flush()
-'''
 
 
 @lru_cache(maxsize=1)
 def api_source() -> str:
     """The stdlib-only `image_patch` module that runs inside the sandbox."""
     return _API_PATH.read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def supervisor_source() -> str:
+    """The stdlib-only program the sandbox runs (supervisor + child, see `api/supervisor.py`)."""
+    return _SUPERVISOR_PATH.read_text(encoding="utf-8")
 
 
 def as_program(text: str) -> tuple[str, str]:
@@ -135,6 +100,7 @@ class RunOutcome:
     Attributes:
         result: `str(execute_command(image))`, or None (returned None, or failed).
         result_type: Type name of the returned value.
+        paper_result: ViperGPT's reading of the value (`api.image_patch.viper_result`), under `protocol="paper"`.
         error: One line: the exception (with its program line), a timeout, a sandbox failure; None when it returned.
         stdout: What the program printed (capped).
         calls: The perception calls, in order (method, box, args, answer or error).
@@ -143,35 +109,58 @@ class RunOutcome:
 
     result: str | None = None
     result_type: str | None = None
+    paper_result: str | None = None
     error: str | None = None
     stdout: str = ""
     calls: list[dict[str, Any]] = field(default_factory=list)
     duration: float = 0.0
 
 
+def read_outcome(report: Any) -> dict[str, Any] | None:
+    """The report's fields if it is a dict of `REPORT_FIELDS` with the right types, else None."""
+    if not isinstance(report, dict):
+        return None
+    fields: dict[str, Any] = {}
+    for key, kind in REPORT_FIELDS.items():
+        value = report.get(key)
+        if value is not None and type(value) is not kind:
+            return None
+        fields[key] = value
+    if fields["stdout"] is None:
+        return None
+    return fields
+
+
 def run_program(program: str, server: PerceptionServer, sandbox: Any, *, timeout: float = 10.0,
-                memory_mb: int | None = None) -> RunOutcome:
+                memory_mb: int | None = None, protocol: str = "default") -> RunOutcome:
     """Run `program` (which defines `execute_command(image)`) against `server`'s perception in `sandbox`."""
     from sandboxes.channel import CLIENT_SOURCE  # imported here: `import rerest_envs` stays light
     from sandboxes.testing import read_report
 
-    nonce = "@@gqa-" + secrets.token_hex(8) + "@@"
-    size = [server.perception.width, server.perception.height]
-    launcher = CLIENT_SOURCE + _LAUNCHER.format(nonce=nonce, api=api_source(), program=program, size=size, entry=ENTRY_POINT,
-                                                max_result=MAX_RESULT)
-    execution = sandbox.run(launcher, timeout=timeout, memory_mb=memory_mb, on_request=server.handle)
+    nonce = "@@gqa-" + secrets.token_hex(16) + "@@"
+    config = {"api": api_source(), "program": program, "size": [server.perception.width, server.perception.height],
+              "protocol": protocol, "entry": ENTRY_POINT, "max_result": MAX_RESULT, "stdout_cap": MAX_STDOUT}
+    launcher = f"{CLIENT_SOURCE}\n_CONFIG = {json.dumps(config)!r}\n_CONFIG = __import__('json').loads(_CONFIG)\n" + supervisor_source()
+    execution = sandbox.run(launcher, stdin=nonce + "\n", timeout=timeout, memory_mb=memory_mb, max_output=MAX_REPORT_BYTES,
+                            on_request=server.handle)
     outcome = RunOutcome(calls=list(server.log), duration=execution.duration)
     report = read_report(execution.stdout, nonce)
     if report is None:
-        outcome.error = execution.reason or "the program ended before execute_command returned (did it call exit()?)"
+        outcome.error = execution.reason or "the sandbox ended without a report"
         if execution.timed_out:
             outcome.error = f"timed out after {timeout:g} s"
         return outcome
-    outcome.result, outcome.result_type, outcome.stdout = report["result"], report["type"], report.get("stdout", "")
-    if report["error"]:
-        where = f" (line {report['error_line']}: {report['error_source']})" if report.get("error_line") else ""
-        outcome.error = report["error"] + where
+    fields = read_outcome(report)
+    if fields is None:
+        outcome.error = "the sandbox's report was malformed (not a dict of the expected fields)"
+        return outcome
+    outcome.result, outcome.result_type, outcome.paper_result = fields["result"], fields["type"], fields["paper"]
+    outcome.stdout = fields["stdout"]
+    if fields["error"]:
+        where = f" (line {fields['error_line']}: {fields['error_source'] or ''})" if fields["error_line"] else ""
+        outcome.error = fields["error"] + where
     return outcome
 
 
-__all__ = ["ENTRY_POINT", "RunOutcome", "api_source", "as_program", "parse_error", "run_program"]
+__all__ = ["ENTRY_POINT", "MAX_RESULT", "REPORT_FIELDS", "RunOutcome", "api_source", "as_program", "parse_error", "read_outcome",
+           "run_program", "supervisor_source"]

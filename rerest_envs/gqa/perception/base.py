@@ -56,9 +56,16 @@ class Perception(ABC):
 
     #: Backend name shown in feedback details (`scene_graph`, `neural`).
     name: str = ""
+    #: `time.monotonic()` after which work must stop (set by `PerceptionServer` around each call).
+    deadline: float | None = None
 
     def __init__(self, width: int, height: int) -> None:
         self.width, self.height = int(width), int(height)
+
+    def check_deadline(self) -> None:
+        """Raise `PerceptionUnavailable` once the run's perception time is spent; backends call it inside long work."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise PerceptionUnavailable("this run used up its perception time; call find/simple_query less often")
 
     @abstractmethod
     def find(self, box: Box, ref: str | None, name: str) -> list[Detection]:
@@ -128,7 +135,9 @@ class PerceptionServer:
         """Ask the perception directly (also used for the viper fallback) and log the call.
 
         Time spent here is not charged to the program's time limit, so a run's calls are capped in
-        number (`max_calls`) and in perception seconds (`max_seconds`); beyond them calls fail.
+        number (`max_calls`) and in perception seconds (`max_seconds`), counted over the whole run and
+        enforced inside a call too: the perception's `deadline` is the moment the budget runs out, and
+        backends stop there (`Perception.check_deadline`). Beyond the budget, calls fail.
         """
         if self.calls >= self.max_calls or self.seconds >= self.max_seconds:
             raise PerceptionUnavailable(f"this run used up its perception budget ({self.max_calls} calls, "
@@ -136,6 +145,7 @@ class PerceptionServer:
         self.calls += 1
         entry: dict[str, Any] = {"method": method, "box": [round(v, 1) for v in box], "args": args}
         start = time.monotonic()
+        self.perception.deadline = start + (self.max_seconds - self.seconds)
         try:
             if method in ("compute_depth",):
                 answer: Any = self.perception.compute_depth(box, ref)
@@ -152,6 +162,7 @@ class PerceptionServer:
             entry["error"] = str(exc)
             raise
         finally:
+            self.perception.deadline = None
             self.seconds += time.monotonic() - start
             if len(self.log) < self.max_log:
                 self.log.append(entry)

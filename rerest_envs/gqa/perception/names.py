@@ -9,6 +9,7 @@ graph name is a kind of the queried category. The tables are ours, written for G
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from rerest_envs.layout.names import singular
 
@@ -54,6 +55,7 @@ def words(text: str) -> list[str]:
     return [w for w in _WORD.findall(text.lower()) if w not in _ARTICLES]
 
 
+@lru_cache(maxsize=1 << 16)  # pure; the phrase resolver asks the same pairs many times
 def norm(name: str) -> str:
     """Comparable form of a name: lower case, no articles, last word singular ("the Wine Glasses" -> "wine glass")."""
     ws = words(name)
@@ -62,6 +64,7 @@ def norm(name: str) -> str:
     return " ".join(ws[:-1] + [singular(ws[-1])])
 
 
+@lru_cache(maxsize=1 << 16)
 def name_matches(query: str, name: str) -> bool:
     """Whether a scene-graph object called `name` answers a query for `query`."""
     q, n = norm(query), norm(name)

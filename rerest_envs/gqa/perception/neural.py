@@ -109,6 +109,7 @@ class NeuralPerception(Perception):
         self.models = models
 
     def _crop(self, box: Box) -> Any:
+        self.check_deadline()  # before each model call: a run's perception time is enforced between calls
         left, lower, right, upper = box
         top, bottom = self.height - upper, self.height - lower
         left, top = max(0, int(left)), max(0, int(top))

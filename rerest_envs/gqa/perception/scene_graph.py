@@ -19,6 +19,11 @@ from rerest_envs.gqa.perception.names import name_matches, norm, verb_forms, wor
 
 #: Share of an object's box that must lie inside a patch for the object to count as in it.
 INSIDE = 0.5
+#: Longest noun phrase read, in words (articles not counted); GQA's are at most ~10. `find`,
+#: `exists` and `verify_property` refuse longer ones; inside a question they name nothing.
+MAX_PHRASE_WORDS = 16
+#: Phrases remembered per perception (results depend only on box, ref and words).
+_MEMO_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,7 @@ class SceneGraphPerception(Perception):
             box = (x, self.height - (y + h), x + w, self.height - y)
             rels = tuple((r["name"], str(r["object"])) for r in o.get("relations", ()))
             self.objects[str(ref)] = SGObject(str(ref), o["name"], box, tuple(o.get("attributes", ())), rels)
+        self._memo: dict[tuple[Box, str | None, tuple[str, ...]], tuple[SGObject, ...]] = {}
 
     # -- which objects a patch is about -----------------------------------------------------------------
     def inside(self, box: Box) -> list[SGObject]:
@@ -113,10 +119,27 @@ class SceneGraphPerception(Perception):
     def resolve(self, box: Box, ref: str | None, phrase: str) -> list[SGObject]:
         """Objects in the patch a noun phrase names: "the black bag" (a bag with attribute black), and
         phrases with a qualifier, "the man to the left of the painting", "the zebra that is on the
-        grass", "the person on the left"."""
+        grass", "the person on the left".
+
+        Polynomial in the phrase's length: each (box, ref, words) is resolved once and remembered
+        (the qualifier split tries every cut, and without the memo re-resolved the same tails
+        exponentially often: 22 words took 48 s), and phrases over `MAX_PHRASE_WORDS` name nothing.
+        """
         ws = words(phrase)
+        if len(ws) > MAX_PHRASE_WORDS:
+            return []
+        key = (box, ref, tuple(ws))
+        known = self._memo.get(key)
+        if known is not None:
+            return list(known)
+        self.check_deadline()
         hits = self._resolve_words(box, ref, ws)
-        return hits if hits or len(ws) < 3 else self._resolve_qualified(box, ref, ws)
+        if not hits and len(ws) >= 3:
+            hits = self._resolve_qualified(box, ref, ws)
+        if len(self._memo) >= _MEMO_SIZE:
+            self._memo.clear()
+        self._memo[key] = tuple(hits)
+        return list(hits)
 
     def _resolve_words(self, box: Box, ref: str | None, ws: list[str]) -> list[SGObject]:
         focus = self.focus(box, ref)
@@ -176,14 +199,23 @@ class SceneGraphPerception(Perception):
         return check is not None and any(t is not subject and check(subject.box, t.box) for t in targets)
 
     # -- the API ---------------------------------------------------------------------------------------
+    @staticmethod
+    def _phrase(name: str) -> str:
+        if len(words(name)) > MAX_PHRASE_WORDS:
+            raise PerceptionUnavailable(f"the scene graph reads object names of up to {MAX_PHRASE_WORDS} words; "
+                                        f"{str(name)[:60]!r}... is longer")
+        return name
+
     def find(self, box: Box, ref: str | None, name: str) -> list[Detection]:
-        hits = [o for o in self.resolve(box, None, name) if _overlap(o.box, box) >= INSIDE]
+        hits = [o for o in self.resolve(box, None, self._phrase(name)) if _overlap(o.box, box) >= INSIDE]
         return [Detection(o.box, o.ref, o.name) for o in hits]
 
     def verify_property(self, box: Box, ref: str | None, name: str, prop: str) -> bool:
-        if norm(prop) in (self.location or "", self.weather or ""):
+        # "outdoors" on an image whose location is "outdoors": both sides normalised alike
+        # (norm() singularises, so comparing norm(prop) with the raw location missed it).
+        if norm(prop) and norm(prop) in {norm(v) for v in (self.location, self.weather) if v}:
             return True
-        return any(o.has(prop) for o in self.resolve(box, ref, name))
+        return any(o.has(prop) for o in self.resolve(box, ref, self._phrase(name)))
 
     def text_score(self, box: Box, ref: str | None, text: str) -> float:
         focus = self.focus(box, ref)
@@ -205,8 +237,11 @@ class SceneGraphPerception(Perception):
         return options[max(range(len(options)), key=lambda i: scores[i])]
 
     def simple_query(self, box: Box, ref: str | None, question: str) -> str:
-        from rerest_envs.gqa.perception.sg_questions import answer_question
+        from rerest_envs.gqa.perception.sg_questions import MAX_QUESTION_WORDS, answer_question
 
+        if len(question.split()) > MAX_QUESTION_WORDS:
+            raise PerceptionUnavailable(f"the scene graph reads questions of up to {MAX_QUESTION_WORDS} words "
+                                        f"(GQA's longest has 27); {question[:60]!r}... is longer")
         answer = answer_question(self, box, ref, question)
         if answer is None:
             raise PerceptionUnavailable(

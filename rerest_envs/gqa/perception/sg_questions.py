@@ -39,6 +39,9 @@ _TOP_BOTTOM = re.compile(r"^(?:is|are) (.+?) (?:in|at|on) the (top|bottom)(?: pa
 _WHICH_SIDE = re.compile(r"^(?:on )?which side (?:of (?:the )?(?:photo|image|picture) )?(?:is|are) (.+?)(?: on)?$")
 _IS_THIS = re.compile(r"^(?:is|are) (?:this|that|it|these|those) (?:a |an )?(.+)$")
 _SEEM = re.compile(r"^(?:does|do|is|are) (.+?) (?:seem|seems|look|looks|appear|appears)(?: to be)? (\w+)$")
+#: Longest question `simple_query` reads (words); GQA's longest has 27. The templates below try
+#: every split of a question (quadratic), so the cap keeps a call within milliseconds.
+MAX_QUESTION_WORDS = 40
 _PLACE_RELATIONS = ("on", "in", "at", "inside", "parked on", "parked in", "standing on", "driving on", "sitting on")
 
 
@@ -193,4 +196,4 @@ def _relation_holds(sg: "SceneGraphPerception", box: Box, ref: str | None, rest:
     return None
 
 
-__all__ = ["answer_question"]
+__all__ = ["MAX_QUESTION_WORDS", "answer_question"]

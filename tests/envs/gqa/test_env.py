@@ -8,6 +8,7 @@ import pytest
 
 from rerest_envs.errors import DataNotFound
 from rerest_envs.gqa import ANSWER_FORMAT, GQAEnv, load_questions
+from rerest_envs.gqa.program import MAX_RESULT
 from rerest_envs.gqa.render import CANVAS
 
 OLD_MAN = "16205297"  # Is this an old man? -> no   (image 2406519, 500 x 333)
@@ -60,7 +61,7 @@ def test_failures_become_feedback(action: str, message: str) -> None:
 
 def test_a_huge_result_is_cut_not_lost(env: GQAEnv) -> None:
     _, reward, info = step(env, OLD_MAN, "def execute_command(image):\n    return 'no' * 10_000_000\n")
-    assert reward == 0.0 and len(info["feedback"].details["result"]) == 1000
+    assert reward == 0.0 and len(info["feedback"].details["result"]) == MAX_RESULT
 
 
 def test_a_body_without_def_is_wrapped(env: GQAEnv) -> None:
