@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from rerest_envs.core import Feedback, TextEnv
+from rerest_envs.core import Feedback, TextEnv, bounded_action, cut_note
 from rerest_envs.errors import DataNotFound
 from rerest_envs.gqa.data import GQAQuestion, gqa_dir, load_questions, missing_inputs_message
 from rerest_envs.gqa.perception.base import Detection, Perception, PerceptionServer, PerceptionUnavailable
@@ -21,6 +21,8 @@ ANSWER_FORMAT = ("Answer with a Python function `def execute_command(image) -> s
                  "and returns the answer, in a ```python code block.")
 PERCEPTIONS = ("auto", "scene_graph", "neural")
 PROTOCOLS = ("default", "paper")
+#: Characters of an answer read (a ViperGPT program is a few hundred); the rest is cut with a note.
+MAX_ACTION_CHARS = 20_000
 #: Perception seconds a run may use with the neural perception (models on CPU are slow).
 NEURAL_PERCEPTION_SECONDS = 300.0
 
@@ -208,7 +210,11 @@ class GQAEnv(TextEnv):
     def _act(self, action: str) -> tuple[str, float, bool, Feedback, dict[str, Any]]:
         question = self._question
         assert question is not None
+        action, cut = bounded_action(action, MAX_ACTION_CHARS)
         feedback = self._judge(question, action)
+        if cut:
+            feedback = Feedback(success=feedback.success, score=feedback.score, message=f"{feedback.message}\n{cut_note(MAX_ACTION_CHARS)}",
+                                privileged=feedback.privileged, details={**feedback.details, "action_cut": True})
         return feedback.message, float(feedback.score), True, feedback, {"image_id": question.image_id}
 
     def _judge(self, question: GQAQuestion, action: str) -> Feedback:

@@ -75,7 +75,7 @@ def _is_body(code: str) -> bool:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tree = ast.parse(code)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return any(isinstance(node, ast.Return) for node in tree.body)
 
@@ -90,6 +90,8 @@ def parse_error(program: str) -> str | None:
         return f"SyntaxError: {exc.msg} (line {exc.lineno})"
     except ValueError as exc:  # null bytes
         return f"SyntaxError: {exc}"
+    except (RecursionError, MemoryError):  # `-` * 15,000 + `1`, `1+` * 9,000: the parser gives up
+        return "SyntaxError: the program is nested too deeply to parse"
     return None
 
 
