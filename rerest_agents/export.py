@@ -70,8 +70,9 @@ def reflector_sft(trajectories: Sequence[Trajectory], template: AgentTemplate, c
         if repair.origin != "repaired" or not repair.success or parent is None:
             continue
         reflection = (repair.reflection or "").strip()
-        records.append({"prompt": reflection_prompt(parent, template, config), "completion": " " + reflection,
-                        "segments": [{"text": " " + reflection, "loss": True}], "kind": "reflection", "key": repair.key})
+        if not config.direct:  # a direct repair has no reflection to learn
+                records.append({"prompt": reflection_prompt(parent, template, config), "completion": " " + reflection,
+                            "segments": [{"text": " " + reflection, "loss": True}], "kind": "reflection", "key": repair.key})
         context = repair_context(parent, template, config, reflection)
         records.append({**completion_record(template.prompt(repair.observation, few_shot=few_shot, context=context), repair, template),
                         "kind": "repair"})

@@ -41,6 +41,9 @@ class ReflectConfig:
             verified 1 of 32 repairs with it and 5 of 32 without (mean score 0.16 vs 0.26).
         attempts: Reflections (each with its new attempt) per failure at most; the first verified
             one is kept and later tries are not made. Each try costs one reflection and one episode.
+        direct: No reflection is written: the reflector reads the failure and its feedback and writes
+            the corrected attempt at once (one generation per try instead of two). For small models,
+            whose reflections are mostly noise, the feedback itself may be the better guide.
     """
 
     use_privileged: bool = False
@@ -49,6 +52,7 @@ class ReflectConfig:
     max_feedback_chars: int = 1500
     repair_shows_attempt: bool = True
     attempts: int = 1
+    direct: bool = False
 
     def __post_init__(self) -> None:
         if self.attempts < 1:
@@ -102,6 +106,8 @@ def reflection_prompt(trajectory: Trajectory, template: AgentTemplate, config: R
 def repair_context(trajectory: Trajectory, template: AgentTemplate, config: ReflectConfig, reflection: str) -> str:
     """Text placed before the task when the new attempt is played."""
     failure = failure_context(trajectory, template, config, with_attempt=config.repair_shows_attempt)
+    if config.direct:  # no reflection: the feedback is the guide
+        return f"{failure}\n\nNow solve the task again, fixing what the feedback points out."
     return f"{failure}\n\n{REFLECTION_LEAD} {reflection.strip()}\n\nNow solve the task again, avoiding that mistake."
 
 
@@ -119,6 +125,8 @@ class Reflector:
         """One reflection per failed trajectory (batched generation); `attempt` > 0 draws afresh."""
         if not failures:
             return []
+        if self.config.direct:
+            return ["" for _ in failures]
         prompts = [reflection_prompt(t, self.template, self.config) for t in failures]
         seed = seed_of(self.rollout.config.seed, "reflect", failures[0].key, *([attempt] if attempt else []))
         params = SamplingParams(temperature=self.config.temperature, max_tokens=self.config.reflection_tokens,

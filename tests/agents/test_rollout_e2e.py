@@ -92,6 +92,24 @@ def test_several_attempts_per_failure_stop_at_the_first_verified_repair(llm, tmp
         ReflectConfig(attempts=0)
 
 
+def test_direct_repairs_write_no_reflection_and_train_the_reflector_on_repairs_only(llm, tmp_path):
+    from rerest_agents.export import reflector_sft
+
+    config, failures = _layout_failures(llm, slice(4, 8), max_tokens=40, width=8)
+    assert failures, "the base model solved every layout: pick harder tasks"
+    reflect = ReflectConfig(attempts=2, direct=True, repair_shows_attempt=False)
+    reflector = Reflector(llm, config, reflect)
+    assert reflector.reflect(failures) == [""] * len(failures)  # nothing generated
+    repairs = reflector.repair(failures[:3], progress=False)
+    reflector.close()
+    assert repairs and all(r.reflection == "" and r.origin == "repaired" for r in repairs)
+    twice = [f.key for f in failures[:3] if sum(r.parent == f.key for r in repairs) == 2]
+    pairs = [[r.steps[0].action for r in repairs if r.parent == key] for key in twice]
+    assert not pairs or any(a != b for a, b in pairs)  # a second try is a fresh draw (same prompt, new seed)
+    kinds = {r["kind"] for r in reflector_sft(failures + repairs, reflector.template, reflect)}
+    assert "reflection" not in kinds
+
+
 class _KilledHere(Exception):
     pass
 

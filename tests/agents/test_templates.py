@@ -98,3 +98,12 @@ def test_repairs_can_be_played_without_showing_the_failed_attempt_again():
     assert "owl [(" not in hidden and "Caption" not in hidden
     assert hidden == ("Feedback on an earlier attempt:\n- the prompt asks for 2 owls, the layout has 1\n\n"
                       "Reflection: Draw 2 owls.\n\nNow solve the task again, avoiding that mistake.")
+
+
+def test_a_direct_repair_follows_the_feedback_without_a_reflection():
+    from rerest_agents.reflect.reflector import ReflectConfig, repair_context
+
+    direct = repair_context(_failed_owl_layout(), template_for("rerest/Layout-v0"),
+                            ReflectConfig(repair_shows_attempt=False, direct=True), "ignored")
+    assert direct == ("Feedback on an earlier attempt:\n- the prompt asks for 2 owls, the layout has 1\n\n"
+                      "Now solve the task again, fixing what the feedback points out.")
