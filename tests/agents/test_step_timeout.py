@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import gymnasium
 import pytest
+import yaml
 
 from rerest_agents.errors import ConfigError
 from rerest_agents.llm.base import LLM, Completion, SamplingParams
@@ -84,3 +86,35 @@ def test_ray_executor_kills_the_actors_of_hung_steps(hang_env_id):
 def test_step_timeout_must_be_positive_seconds(bad):
     with pytest.raises(ConfigError, match="step_timeout"):
         ExecutorConfig(step_timeout=bad)
+
+
+# -- the default (issue 16): a config that says nothing of step_timeout still bounds every step ----------
+
+def test_a_config_without_step_timeout_gets_the_default(tmp_path):
+    from rerest_agents.pipeline import load_config
+    from rerest_agents.pipeline.config import RunConfig
+    from rerest_agents.rollout.executors import make_executor
+    from rerest_agents.rollout.executors.base import DEFAULT_STEP_TIMEOUT
+
+    assert DEFAULT_STEP_TIMEOUT == 120.0
+    assert RunConfig().executor.step_timeout == DEFAULT_STEP_TIMEOUT
+    bare, ray_only, unbounded = (tmp_path / f"{n}.yaml" for n in ("bare", "ray", "none"))
+    bare.write_text("env_id: rerest/HotpotQA-v0\n")
+    ray_only.write_text("env_id: rerest/HotpotQA-v0\nexecutor: {kind: ray}\n")
+    unbounded.write_text("env_id: rerest/HotpotQA-v0\nexecutor: {step_timeout: null}\n")
+    assert load_config(bare).executor.step_timeout == DEFAULT_STEP_TIMEOUT
+    assert load_config(ray_only).executor == ExecutorConfig(kind="ray", step_timeout=DEFAULT_STEP_TIMEOUT)
+    assert load_config(unbounded).executor.step_timeout is None
+    assert load_config(bare, {"executor.step_timeout": 5}).executor.step_timeout == 5
+    assert RolloutConfig(env_id=ENV_ID, executor="ray").executor.step_timeout == DEFAULT_STEP_TIMEOUT
+    assert make_executor(ExecutorConfig(), lambda: None)._step_timeout == DEFAULT_STEP_TIMEOUT
+    # the executor is no part of a run's identity: runs started before the default resume as they were
+    assert load_config(bare).results_dict() == load_config(unbounded).results_dict()
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_preset_bounds_its_steps(path):
+    from rerest_agents.pipeline import load_config
+
+    assert yaml.safe_load(path.read_text())["executor"]["step_timeout"] == 120  # said in the file, not only defaulted
+    assert load_config(path).executor.step_timeout == 120

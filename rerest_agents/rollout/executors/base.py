@@ -21,6 +21,10 @@ from rerest_agents.errors import ConfigError
 from rerest_agents.rollout.envs import feedback_dict, make_env
 
 EXECUTORS = ("thread", "ray")
+#: `ExecutorConfig.step_timeout` when a config does not set it: about ten times the longest step our
+#: envs take by design (GQA's 10 s program limit, a HumanEval program's time limit), so that a hung
+#: user env costs one abandoned episode and two minutes, never the run.
+DEFAULT_STEP_TIMEOUT = 120.0
 
 
 @dataclass
@@ -39,16 +43,17 @@ class ExecutorConfig:
             itself it applies per actor, where Ray takes no local paths (pass them to your `ray.init`).
         ray_actor_options: Extra `.options()` of each env actor (`num_cpus`, `resources`,
             `scheduling_strategy`; the default strategy is `SPREAD` over the cluster's nodes).
-        step_timeout: Seconds an `env.step` may take (None: no limit). A step that takes longer
-            ends its episode with a `StepTimeout` error; its env is abandoned (thread: the stuck
-            thread is left behind and a fresh pool steps the others; ray: the actor is killed).
+        step_timeout: Seconds an `env.step` may take (default `DEFAULT_STEP_TIMEOUT`, 120; None: no
+            limit). A step that takes longer ends its episode with a `StepTimeout` error; its env is
+            abandoned (thread: the stuck thread is left behind and a fresh pool steps the others;
+            ray: the actor is killed).
     """
 
     kind: str = "thread"
     ray_address: str | None = None
     ray_runtime_env: dict[str, Any] = field(default_factory=dict)
     ray_actor_options: dict[str, Any] = field(default_factory=dict)
-    step_timeout: float | None = None
+    step_timeout: float | None = DEFAULT_STEP_TIMEOUT
 
     def __post_init__(self) -> None:
         if self.step_timeout is not None and (isinstance(self.step_timeout, bool) or not isinstance(self.step_timeout, (int, float))
