@@ -27,7 +27,8 @@ from rerest_envs.testing.report import CheckReport, CheckResult, _ms
 
 #: Below this many characters inputs are not worth timing: a ladder starts here.
 SMALLEST_RUNG = 1_000
-#: A step over its time bound is re-timed only when it took less than this many times the bound.
+#: A step over its time bound (or a growth over its limit) is re-timed unless it took more than a second
+#: and more than this many times the bound.
 RETIME_BELOW = 3.0
 #: After this many steps over their time bound, ladders stop at their shortest rung (a slow env is slow
 #: on every long input; waiting for each again tells nothing new).
@@ -36,7 +37,7 @@ MAX_SLOW_STEPS = 5
 #: step of an episode (a two-step env reads its first and second action differently).
 CHEAP_RESET_S = 0.05
 #: A step time below this counts as this much when growth is measured (timer noise on fast steps).
-NOISE_FLOOR_S = 0.002
+NOISE_FLOOR_S = 0.005
 
 
 def check_text_env(env: gymnasium.Env | str, *, env_kwargs: dict[str, Any] | None = None, examples: Sequence[str] | None = None,
@@ -212,7 +213,7 @@ class _Runner:
                 small_action, small_label, small_t = previous
                 growth = len(action) / max(1, len(small_action))
                 ratio = t / max(small_t, NOISE_FLOOR_S)
-                if max_growth * growth < ratio < RETIME_BELOW * max_growth * growth:  # confirm: best of three of both
+                if ratio > max_growth * growth and (t < 1.0 or ratio < RETIME_BELOW * max_growth * growth):  # confirm: best of 3 of both
                     small_t = min(small_t, self.retime(small_action, small_label, linear))
                     t = min(t, self.retime(action, label, linear))
                     ratio = t / max(small_t, NOISE_FLOOR_S)
@@ -308,7 +309,7 @@ class _Runner:
         if seconds <= limit:
             return True
         best = "once"
-        if seconds < RETIME_BELOW * limit:  # far over the bound, no noise explains it: do not wait for it twice more
+        if seconds < max(1.0, RETIME_BELOW * limit):  # far over the bound, no noise explains it: do not wait for it twice more
             self.per_char_s = max(self.per_char_s, _per_char_seconds())  # the machine may have slowed down since
             seconds, best = min(seconds, self.retime(action, label, check)), "best of 3"
             limit = max(self.min_bound_s, self.bound(len(action)))

@@ -8,6 +8,8 @@ from typing import Any
 
 import gymnasium
 
+from rerest_envs.testing import step_problems
+
 MB = 1_000_000
 #: Seconds one step may take. Envs read a bounded part of an action, so a step takes milliseconds;
 #: the bound is generous because the test machine may be loaded.
@@ -15,15 +17,14 @@ STEP_BOUND_S = 2.0
 
 
 def valid_step(env: gymnasium.Env, action: str, label: str) -> tuple[str, float, bool, bool, dict[str, Any], float]:
-    """`env.step(action)`, checked: within STEP_BOUND_S, observation in the space and valid UTF-8, and
-    `Feedback` JSON encodable. Returns the step's five values and its seconds."""
+    """`env.step(action)`, checked: within STEP_BOUND_S, and nothing `rerest_envs.testing.step_problems`
+    objects to (observation in the space and valid UTF-8, `Feedback` JSON round trip). Returns the step's five values and its seconds."""
     start = time.perf_counter()
     obs, reward, terminated, truncated, info = env.step(action)
     elapsed = time.perf_counter() - start
     assert elapsed < STEP_BOUND_S, f"{label}: {elapsed:.2f} s"
-    assert env.observation_space.contains(obs), label
-    obs.encode("utf-8")  # raises on a lone surrogate
-    info["feedback"].to_json().encode("utf-8")
+    problems = step_problems(env, (obs, reward, terminated, truncated, info))  # space, UTF-8, Feedback JSON round trip
+    assert not problems, f"{label}: {problems}"
     return obs, float(reward), terminated, truncated, info, elapsed
 
 
