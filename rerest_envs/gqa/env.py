@@ -34,15 +34,61 @@ class GQAEnv(TextEnv):
     The agent reads a GQA question and writes `execute_command(image) -> str` against ViperGPT's
     `ImagePatch` API (`find`, `exists`, `verify_property(object_name, property)`,
     `best_text_match`, `simple_query`, `compute_depth`, `crop`, `overlaps_with`, the box
-    attributes and centres, and the helpers `bool_to_yesno`, `distance`, `best_image_match`,
-    `coerce_to_numeric`, `llm_query`). y grows UPWARDS: `lower`/`upper` are the bottom/top
-    borders, as in ViperGPT. The program runs in a sandbox from `sandboxes/` (time and memory
-    limits); each perception call travels over a narrow request/answer channel to the env, where
-    the `scene_graph` perception (the image's GQA scene graph: exact, deterministic, CPU) or the
+    attributes and centres, `cropped_image`, and the helpers `bool_to_yesno`, `distance`,
+    `best_image_match`, `coerce_to_numeric`, `llm_query`; `math` and `np` are pre-imported, as
+    in ViperGPT's namespace). y grows UPWARDS: `lower`/`upper` are the bottom/top borders, as in
+    ViperGPT. The program runs in a sandbox from `sandboxes/` (time and memory limits); each
+    perception call travels over a narrow request/answer channel to the env, where the
+    `scene_graph` perception (the image's GQA scene graph: exact, deterministic, CPU) or the
     `neural` one (transformers detection, VQA and image-text models) answers it. The returned
-    value is compared with the GQA answer. Time spent in perception is not charged to the
-    program's `timeout`; instead a run may make at most 500 perception calls (300 s of perception).
-    This is the GQA setting of Re-ReST (Dou et al., 2024), which follows ViperGPT (Surís et al., 2023).
+    value is compared with the GQA answer. This is the GQA setting of Re-ReST (Dou et al., 2024),
+    which follows ViperGPT (Surís et al., 2023).
+
+    ## Protocols
+    Reference: cvlab-columbia/viper (commit 09fe346) `image_patch.py` (the API), `main_batch.py`
+    `run_program` (what a failed program answers) and `datasets/__init__.py`
+    `general_postprocessing` + `datasets/gqa.py` `post_process`/`accuracy` (scoring).
+    `tests/envs/gqa/test_parity_viper.py` transcribes them and checks 100% agreement of `"paper"`.
+
+    | | `protocol="default"` | `protocol="paper"` (ViperGPT) |
+    |---|---|---|
+    | `crop`, `find` boxes | exact box, clipped to the image, rounded | `int()` of each side + 10 px on each side within the patch (`crop_larger_margin`) |
+    | `ImagePatch(image, l, lo, r, u)` | clipped; empty -> `ValueError` | ViperGPT's tensor slice (Python slice rules); no area -> `Exception` |
+    | `ImagePatch(patch)` | the patch's crop | `AttributeError`, as there |
+    | `simple_query()` | asks "What is this?" | `TypeError` (ViperGPT's needs a question) |
+    | `best_image_match` | max over texts; a str is one text | mean over `for cont in content` (a str's characters), first argmax |
+    | `cropped_image` | the crop: `ImagePatch(p.cropped_image)` is it, coordinates from 0 | same |
+    | `distance(a, b)` | ViperGPT's (edge gap; -IoU in float32 when touching; `abs(a - b)` for numbers) | same |
+    | returned None | wrong, message asks for a string | read as "no" |
+    | returned list / bool / other | `str(value)` (True/False -> yes/no) | first element ("no" if empty) / yes/no / `str()` (`general_postprocessing`) |
+    | answer matching | both sides normalised (`answers.normalize_answer`) | `post_process(prediction) == gold` as written (5 of 748 golds, e.g. "t-shirt", can never match) |
+    | failed program (error, timeout, no code, syntax error) | score 0 | ViperGPT's fixed code answers (`simple_query(question)` on the whole image, `viper_fallback` on by default); if it fails too, None -> "no" |
+    | numpy in the sandbox | not importable (stdlib-only process sandbox): `np` raises a clear ImportError | the process sandbox shows site-packages |
+
+    Deliberate differences from ViperGPT in both protocols: perception comes from our backends, not
+    GLIP/BLIP/X-VLM (so `exists` does not re-ask "Is this a X?", `verify_property` and
+    `best_text_match` have no CLIP thresholds, `find` has no area ratio); `coerce_to_numeric` reads
+    the first number (no word2number/dateparser); a program has a time limit (`timeout`) and a
+    perception budget (ViperGPT has neither); the returned value is read up to 4,000 characters.
+
+    ## Robustness
+    An action is read up to 20,000 characters (a note says so); a program is parsed before it runs
+    (too deep to parse is a syntax error). The sandbox runs `api/supervisor.py`: a supervisor that
+    never runs agent code forks the child that runs the program and writes the only report line
+    itself, tagged with a nonce read from stdin after the fork (the child's stdin is /dev/null; the
+    supervisor is non-dumpable, so its fds and memory are closed to the child's uid); the child's
+    prints go to a pipe the supervisor drains, so printing cannot push the report out; the child
+    hands back the returned value as one JSON line that is read as data, and the env reads the
+    report as data too (anything malformed is a failed run, never an exception). What remains
+    possible: a program decides its own returned value (that is the answer); where the sandbox runs
+    jobs under the caller's uid (a non-root caller of the process sandbox), the program can open
+    the worker's stdout file by path and append a line, but it never learns the nonce (which exists
+    only in the supervisor after the fork), so the line is not read as the report; a program run as
+    root (no such configuration here) could read the supervisor's memory. Perception: questions
+    over 40 words and object names over 16 words are refused, phrases are resolved once each
+    (polynomial; 40 words in < 0.3 s), and a run's perception time (`perception_seconds`) is
+    enforced inside calls as well as between them (backends check the deadline), so a step ends
+    within about `timeout + perception_seconds`. Channel calls from many threads are serialised.
 
     ## Action Space
     `AnyText`. A whole function in a ```python fence (or bare code), or only its body::
@@ -67,16 +113,17 @@ class GQAEnv(TextEnv):
     `Your program returned: 'no'` / `That answer is correct.`, or
     `Your program failed: IndexError: list index out of range (line 3: man = image_patch.find("man")[0])`.
     A malformed answer (no code, a syntax error) gets e.g. `Your program does not parse:
-    SyntaxError: invalid syntax (line 1). It was not run.`
+    SyntaxError: invalid syntax (line 1). It was not run.` Under `"paper"` the message also says
+    how ViperGPT read the answer (`That answer (read as 'no') is correct.`).
 
     ## Starting State
     One question of the split: `options={"task_id": "16205297"}` chooses it, otherwise the seeded
     `np_random` does.
 
     ## Rewards
-    GQA accuracy: 1.0 when the normalised result (lower case, no punctuation or articles, number
-    words as digits, True/False as yes/no) equals the normalised answer, else 0.0. Questions
-    without a known answer (VisProg testdev ones not judged correct) always pay 0 (`scored=False`).
+    GQA accuracy: 1.0 when the answer matches under the protocol (see Protocols), else 0.0.
+    Questions without a known answer (VisProg testdev ones not judged correct) always pay 0
+    (`scored=False`).
 
     ## Episode End
     Terminates after the first answer (one step); never truncated.
@@ -87,16 +134,16 @@ class GQAEnv(TextEnv):
       question, or None when neither image nor scene graph exists).
     - `feedback` (`Feedback`): `success` (None at reset, then the answer matched), `score` (0 or
       1), `message` (the program's result or error), `privileged` (**reflector-only**: the gold
-      answer), `details` (`extraction`, `program`, `parses`, `returned`, `answer_matches`,
-      `result`, `result_type`, `error`, `stdout`, `perception_calls` (method, box, args, answer),
-      `final_answer`, `normalized`, `gold`, `scored`, `duration`, `perception`, and `fallback`
-      when the viper fallback answered).
+      answer), `details` (`extraction`, `program`, `protocol`, `parses`, `returned`,
+      `answer_matches`, `result`, `result_type`, `error`, `stdout`, `perception_calls` (method,
+      box, args, answer), `final_answer`, `normalized`, `gold`, `scored`, `duration`,
+      `perception`, `fallback` when the viper fallback ran, `action_cut` when the action was cut).
 
     ## Arguments
     ```python
     gymnasium.make("rerest/GQA-v0", split="train_sample", data_dir=None, perception="auto", neural=None,
-                   sandbox="process", timeout=10.0, memory_mb=512, viper_fallback=False,
-                   include_unrunnable=False, render_mode=None)
+                   sandbox="process", timeout=10.0, memory_mb=512, protocol="default", viper_fallback=None,
+                   perception_seconds=None, include_unrunnable=False, render_mode=None)
     ```
     - `split`: `train_sample` (33 train questions whose 14 images have scene graphs; `sg_train` (20)
       and `sg_test` (13) split it by image for held-out CPU runs), `testdev_visprog`
@@ -109,15 +156,22 @@ class GQAEnv(TextEnv):
       `device`, `threshold`) for the neural perception; default `NeuralConfig()`.
     - `sandbox`: `"process"`, `"docker"`, or a `sandboxes.Sandbox` instance (shared, owned by the caller).
     - `timeout`, `memory_mb`: limits of one program run (waiting for perception is not counted).
-    - `viper_fallback`: when the program fails or returns None, answer with `simple_query(question)`
-      on the whole image, as ViperGPT does (reported in `details["fallback"]`).
+    - `protocol`: `"default"` or `"paper"` (see Protocols).
+    - `viper_fallback`: when the program fails (default protocol: or returns None), answer with
+      `simple_query(question)` on the whole image, as ViperGPT does (`details["fallback"]`);
+      None: on under `"paper"`, off under `"default"`.
+    - `perception_seconds`: perception time of one run, enforced inside calls; None: `timeout` for
+      the scene graph, 300 s for neural or custom perceptions. At most 500 perception calls a run.
     - `include_unrunnable`: keep questions whose image and scene graph are both missing (their
       answers get feedback saying so); by default they are left out.
     - `render_mode`: None, `"ansi"` (transcript) or `"rgb_array"` (the image, or a grey canvas of
       its size, with the boxes the program found).
 
     ## Version History
-    - v0: initial version.
+    - v0: initial version. Since then, in place (scoring of the default protocol unchanged except
+      where noted): `protocol`, `perception_seconds`; `cropped_image` is the crop (was the whole
+      image), `distance` of two numbers, `verify_property(x, "outdoors")` on outdoors images,
+      `math`/`np` pre-imported, results up to 4,000 characters (was 1,000), actions up to 20,000.
 
     ## References
     - Hudson, Manning, "GQA", CVPR 2019. Surís, Menon, Vondrick, "ViperGPT", ICCV 2023.

@@ -146,7 +146,8 @@ def run_program(program: str, server: PerceptionServer, sandbox: Any, *, timeout
     execution = sandbox.run(launcher, stdin=nonce + "\n", timeout=timeout, memory_mb=memory_mb, max_output=MAX_REPORT_BYTES,
                             on_request=server.handle)
     outcome = RunOutcome(calls=list(server.log), duration=execution.duration)
-    report = read_report(execution.stdout, nonce)
+    tagged = sum(line.startswith(nonce) for line in execution.stdout.splitlines())
+    report = read_report(execution.stdout, nonce) if tagged <= 1 else [f"{tagged} report lines"]
     if report is None:
         outcome.error = execution.reason or "the sandbox ended without a report"
         if execution.timed_out:

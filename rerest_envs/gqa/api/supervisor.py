@@ -6,9 +6,11 @@ and a `_CONFIG = {...}` line; never imported by the package. Why two processes: 
 the process that ran the program can be forged by the program (it reaches every object and fd of
 its process). Here:
 
-* the supervisor makes itself non-dumpable (no ptrace, no /proc/<pid>/fd or mem for its uid), forks,
-  and only then reads the report nonce from stdin; the child replaced its stdin by /dev/null
-  before any agent code ran, so the nonce never exists in the child's memory;
+* the supervisor makes itself non-dumpable (no ptrace, no /proc/<pid>/fd or mem for its uid), reads
+  the report nonce from stdin into a buffer and unlinks the stdin file (it can where jobs run under
+  the caller's uid, the only case where the program could open it by path), then forks; the
+  child zeroes its copy of the buffer and replaces its stdin by /dev/null before any agent code
+  runs, so the nonce is nowhere the program can read;
 * the child's stdout and stderr are a pipe the supervisor drains (first `stdout_cap` bytes kept), so
   nothing the program prints reaches the sandbox's stdout, which carries the report line only;
 * the child hands back what `execute_command` returned as one JSON line on a pipe; the supervisor
@@ -143,11 +145,18 @@ def _supervise():
         ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 0: no ptrace, /proc/<pid> owned by root
     except Exception:
         pass
+    secret = bytearray(256)  # read in place: no bytes object holds the nonce before the fork
+    size = _os.readv(0, [secret])
+    try:
+        _os.unlink(_os.readlink("/proc/self/fd/0"))
+    except OSError:
+        pass
     result_r, result_w = _os.pipe()
     out_r, out_w = _os.pipe()
     pid = _os.fork()
     if pid == 0:
         try:
+            secret[:] = bytes(len(secret))
             null = _os.open(_os.devnull, _os.O_RDONLY)
             _os.dup2(null, 0)  # the nonce travels on stdin, for the supervisor only
             _os.close(null)
@@ -160,13 +169,7 @@ def _supervise():
             _os._exit(1)
     _os.close(result_w)
     _os.close(out_w)
-    nonce = b""
-    while True:
-        chunk = _os.read(0, 4096)
-        if not chunk:
-            break
-        nonce += chunk
-    nonce = nonce.decode().strip()
+    nonce = bytes(secret[:size]).decode().strip()
     caps = {result_r: 4 * config["max_result"] + 4096, out_r: config["stdout_cap"]}
     kept = {result_r: bytearray(), out_r: bytearray()}
     open_fds = [result_r, out_r]

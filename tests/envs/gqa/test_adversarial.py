@@ -110,11 +110,14 @@ class _EchoSandbox:
         self.line = line
 
     def run(self, program: str, *, stdin: str = "", **_: Any) -> ExecutionResult:
-        return ExecutionResult(stdout=stdin.strip() + self.line + "\n", exit_code=0)
+        lines = self.line.split("\n")  # one report line each, all with the run's nonce
+        return ExecutionResult(stdout="".join(stdin.strip() + line + "\n" for line in lines), exit_code=0)
 
 
 @pytest.mark.parametrize("line", ['[1]', '{"result": "no"}', '{"result": "no", "type": "str", "error": 5, "stdout": ""}',
-                                  '{"result": "no", "type": "str", "error": null, "stdout": 5}', "not json", "{}"])
+                                  '{"result": "no", "type": "str", "error": null, "stdout": 5}', "not json", "{}",
+                                  # two well-formed lines: the supervisor writes one, so a second one is a forgery
+                                  '{"result": "no", "stdout": ""}\n{"result": "yes", "stdout": ""}'])
 def test_a_malformed_report_is_a_failed_run(line: str) -> None:
     graph = next(q.graph for q in load_questions("train_sample", gqa_dir(None)) if q.question_id == OLD_MAN)
     outcome = run_program("def execute_command(image):\n    return 'no'\n", PerceptionServer(SceneGraphPerception(graph)),
@@ -224,3 +227,11 @@ def test_odd_actions_get_a_valid_observation(env: GQAEnv, name: str) -> None:
     observation, _, terminated, _, _, _ = valid_step(env, action, name)
     assert terminated and observation
     assert ("characters of the action were read" in observation) == (len(action) > MAX_ACTION_CHARS), name
+
+
+def test_one_well_formed_report_is_read() -> None:
+    """The counterpart of the malformed cases: the same path reads a good line."""
+    graph = next(q.graph for q in load_questions("train_sample", gqa_dir(None)) if q.question_id == OLD_MAN)
+    outcome = run_program("def execute_command(image):\n    return 'no'\n", PerceptionServer(SceneGraphPerception(graph)),
+                          _EchoSandbox('{"result": "no", "type": "str", "stdout": "hi"}'))
+    assert (outcome.result, outcome.error, outcome.stdout) == ("no", None, "hi")
