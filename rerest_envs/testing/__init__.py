@@ -10,8 +10,9 @@ Nothing here imports pytest or the test suite; the checks are plain functions a 
 """
 
 from rerest_envs.errors import EnvCheckFailed
-from rerest_envs.testing.checker import check_text_env, step_problems
+from rerest_envs.testing.checker import check_text_env
 from rerest_envs.testing.inputs import EXAMPLE_ACTIONS, Sized, adversarial_actions, fuzz_actions
+from rerest_envs.testing.judge import step_problems
 from rerest_envs.testing.report import CheckReport, CheckResult
 
 __all__ = ["EXAMPLE_ACTIONS", "CheckReport", "CheckResult", "EnvCheckFailed", "Sized", "adversarial_actions", "check_text_env",

@@ -10,7 +10,6 @@ input"). See `check_text_env` for the checks and how time is judged without abso
 from __future__ import annotations
 
 import gc
-import json
 import math
 import statistics
 import time
@@ -18,11 +17,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import gymnasium
-import numpy as np
 
-from rerest_envs.core.feedback import Feedback
 from rerest_envs.core.text_env import TextEnv
 from rerest_envs.testing.inputs import EXAMPLE_ACTIONS, GENERIC_EXAMPLES, Sized, adversarial_actions, fuzz_actions
+from rerest_envs.testing.judge import feedback_key, observation_problems, step_problems
 from rerest_envs.testing.report import CheckReport, CheckResult, _ms
 
 #: Below this many characters inputs are not worth timing: a ladder starts here.
@@ -30,7 +28,7 @@ SMALLEST_RUNG = 1_000
 #: A step over its time bound (or a growth over its limit) is re-timed unless it took more than a second
 #: and more than this many times the bound.
 RETIME_BELOW = 3.0
-#: After this many steps over their time bound, ladders stop at their shortest rung (a slow env is slow
+#: After this many steps over their time bound or growth, ladders stop at their shortest rung (a slow env is slow
 #: on every long input; waiting for each again tells nothing new).
 MAX_SLOW_STEPS = 5
 #: Resets faster than this are made before every rung of a ladder, so that all rungs are timed at the same
@@ -42,7 +40,7 @@ NOISE_FLOOR_S = 0.005
 
 def check_text_env(env: gymnasium.Env | str, *, env_kwargs: dict[str, Any] | None = None, examples: Sequence[str] | None = None,
                    size: int = 100_000, seed: int = 0, fuzz: int = 40, reset_options: dict[str, Any] | None = None,
-                   max_growth: float = 4.0, step_factor: float = 20.0, char_factor: float = 100.0, min_bound_s: float = 0.5,
+                   max_growth: float = 4.0, step_factor: float = 20.0, char_factor: float = 1000.0, min_bound_s: float = 0.5,
                    require_feedback: bool | None = None, twin: bool = True, raise_on_failure: bool = True) -> CheckReport:
     """Send an env hostile text and check every answer; return a report, or raise naming each failure.
 
@@ -67,10 +65,11 @@ def check_text_env(env: gymnasium.Env | str, *, env_kwargs: dict[str, Any] | Non
     Every step of every check must raise nothing, return an observation that is a `str` inside
     `env.observation_space` and valid UTF-8, a finite reward, bool end flags, an `info` dict whose
     strings are valid UTF-8 and whose `info["feedback"]` (a `Feedback` or a dict) survives its JSON round
-    trip, and take at most `max(min_bound_s, step_factor x B + char_factor x C x len(action))`, where B
-    is the median step time of the examples (sent among the fixed inputs) and C the time a Python loop takes per character on
-    this machine, both measured during the check: the bound is linear in the input and scales with the
-    machine's speed, so a loaded machine does not fail a good env. A step over its bound, or a ladder
+    trip (`step_problems`), and take at most `max(min_bound_s, step_factor x B + char_factor x C x
+    len(action))`, where B is the median step time of the examples (sent among the fixed inputs) and C
+    the time a Python loop takes per character on this machine, both measured during the check: the
+    bound is linear in the input and scales with the machine's speed, so a loaded machine does not fail
+    a good env. A step over its bound, or a ladder
     over its growth, is timed twice more (after a fresh reset) and the best time counts.
 
     Steps run in the calling thread: a step that never returns hangs the check (run it under
@@ -88,7 +87,9 @@ def check_text_env(env: gymnasium.Env | str, *, env_kwargs: dict[str, Any] | Non
         reset_options: `options` of every reset (e.g. `{"task_id": ...}`).
         max_growth: Allowed step-time growth per unit of input growth (see linear time).
         step_factor: Multiple of the median step time every step may take.
-        char_factor: Python-loop passes over its input every step may take.
+        char_factor: Python-loop passes over its input every step may take (1,000: a code env
+            compiles and runs a program once per test, ~10 us per character on a loaded 2-core machine;
+            superlinear work is caught by the growth check, which does not depend on this).
         min_bound_s: No step under this many seconds fails the time bound (timer and scheduler noise).
         require_feedback: Whether `info["feedback"]` must exist; None: for `rerest_envs.TextEnv`s only.
         twin: Also replay on a second instance built from the env's spec or id.
@@ -189,7 +190,8 @@ class _Runner:
                 worst = max(worst, self.ladder(item, rungs, max_growth, check, linear, position))
         self.position = None
         if self.slow_steps >= MAX_SLOW_STEPS:
-            check.notes.append(f"after {MAX_SLOW_STEPS} slow steps, the other inputs were sent at {rungs[0]:,} characters only")
+            check.notes.append(f"after {MAX_SLOW_STEPS} slow steps (time bound or growth), the other inputs were sent at "
+                               f"{rungs[0]:,} characters only")
         if worst[0] * 10 >= 1 and worst[1]:
             linear.notes.append(f"worst growth: {worst[1]}")
         return [check, linear]
@@ -221,6 +223,7 @@ class _Runner:
                 worst = max(worst, (ratio / growth, said))
                 if ratio > max_growth * growth:
                     linear.failures.append(f"{said}; at most {max_growth * growth:.0f}x allowed: superlinear in the input")
+                    self.slow_steps += 1
                     break
             previous = (action, label, t)
         return worst
@@ -263,7 +266,7 @@ class _Runner:
             self.first_info = info if isinstance(info, dict) else {}
         self.episodes += 1
         self.done = False
-        problems = _observation_problems(self.env, obs)
+        problems = observation_problems(self.env, obs)
         if not isinstance(info, dict):
             problems.append(f"info is a {type(info).__name__}, not a dict")
         if problems:
@@ -346,7 +349,7 @@ class _Runner:
                 obs, reward, terminated, truncated, info = env.step(action)
                 check.timed(time.perf_counter() - start, label)
                 done = bool(terminated or truncated)
-                out.append(("step", label, obs, float(reward), bool(terminated), bool(truncated), _feedback_key(info)))
+                out.append(("step", label, obs, float(reward), bool(terminated), bool(truncated), feedback_key(info)))
             except Exception as exc:
                 out.append(("raised", label, _exc(exc)))
                 done = True
@@ -354,85 +357,6 @@ class _Runner:
                     self.exceptions += 1
                     check.failures.append(f"{label}: raised {_exc(exc)}")
         return out
-
-
-# -- judging one answer ---------------------------------------------------------------------------
-
-def _observation_problems(env: gymnasium.Env, obs: Any) -> list[str]:
-    if not isinstance(obs, str):
-        return [f"the observation is a {type(obs).__name__}, not a str"]
-    problems = []
-    if not env.observation_space.contains(obs):
-        problems.append(f"the observation ({len(obs):,} characters) is outside {env.observation_space}")
-    if (bad := _utf8_problem(obs)) is not None:
-        problems.append(f"the observation is not valid UTF-8 ({bad})")
-    return problems
-
-
-def step_problems(env: gymnasium.Env, result: Any, require_feedback: bool = True) -> list[str]:
-    """What is wrong with one `env.step` result, one phrase each (empty: nothing).
-
-    The observation must be a `str` inside `env.observation_space` and valid UTF-8, the reward a finite
-    number, the end flags bools, `info` a dict whose strings are valid UTF-8, and `info["feedback"]`
-    (required when `require_feedback`) a `Feedback` or dict that survives its JSON round trip.
-    """
-    if not isinstance(result, tuple) or len(result) != 5:
-        return [f"step returned {type(result).__name__} of length {len(result) if isinstance(result, tuple) else '?'}, "
-                "expected (observation, reward, terminated, truncated, info)"]
-    obs, reward, terminated, truncated, info = result
-    problems = _observation_problems(env, obs)
-    if not isinstance(reward, (int, float, np.number)) or isinstance(reward, bool) or not math.isfinite(float(reward)):
-        problems.append(f"the reward {reward!r} is not a finite number")
-    for name, flag in (("terminated", terminated), ("truncated", truncated)):
-        if not isinstance(flag, (bool, np.bool_)):
-            problems.append(f"{name} is a {type(flag).__name__}, not a bool")
-    if not isinstance(info, dict):
-        return problems + [f"info is a {type(info).__name__}, not a dict"]
-    for key, value in info.items():
-        if isinstance(value, str) and (bad := _utf8_problem(value)) is not None:
-            problems.append(f"info[{key!r}] is not valid UTF-8 ({bad})")
-    if (bad := _feedback_problem(info, require_feedback)) is not None:
-        problems.append(bad)
-    return problems
-
-
-def _feedback_problem(info: dict[str, Any], required: bool) -> str | None:
-    feedback = info.get("feedback")
-    if feedback is None:
-        return "info has no 'feedback'" if required else None
-    try:
-        if isinstance(feedback, Feedback):
-            text = feedback.to_json()
-            same = Feedback.from_json(text) == feedback
-        elif isinstance(feedback, dict):
-            text = json.dumps(feedback, ensure_ascii=False, sort_keys=True)
-            same = json.loads(text) == feedback
-        else:
-            return f"info['feedback'] is a {type(feedback).__name__}, expected rerest_envs.Feedback or a dict"
-    except (TypeError, ValueError) as exc:
-        return f"info['feedback'] is not JSON: {_exc(exc)}"
-    if (bad := _utf8_problem(text)) is not None:
-        return f"info['feedback'] JSON is not valid UTF-8 ({bad})"
-    if not same:
-        return "info['feedback'] changes in its JSON round trip (details hold tuples, non-str keys or NaN?)"
-    return None
-
-
-def _feedback_key(info: Any) -> tuple[Any, ...] | None:
-    feedback = info.get("feedback") if isinstance(info, dict) else None
-    if isinstance(feedback, Feedback):
-        feedback = feedback.to_dict()
-    if not isinstance(feedback, dict):
-        return None
-    return tuple(feedback.get(k) for k in ("success", "score", "message", "privileged"))
-
-
-def _utf8_problem(text: str) -> str | None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        return f"{text[exc.start]!r} at index {exc.start:,}: {exc.reason}"
-    return None
 
 
 def _compare(a: list[tuple[Any, ...]], b: list[tuple[Any, ...]], what: str, check: CheckResult) -> None:

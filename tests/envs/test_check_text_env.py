@@ -18,25 +18,13 @@ from rerest_envs.errors import EnvCheckFailed
 from rerest_envs.testing import EXAMPLE_ACTIONS, adversarial_actions, check_text_env, fuzz_actions, step_problems
 from tests.envs import toy_text_envs
 
-#: Ids whose envs other engineers are fixing under issue 16 right now; each reason says what the checker
-#: found (size 100,000) when this test was written. strict=False: they pass once the fixes land.
-BEING_FIXED = {
-    "rerest/MBPP-v0": "issue 16 (MBPP/HumanEval): lone surrogates reach info['feedback'] (JSON not UTF-8); `words` (10,000 chars) "
-                      "raises MemoryError; `CRLF, then a letter` (100,000 chars) takes ~50 s; many short lines (100,000) > 1 s",
-    "rerest/HumanEval-v0": "issue 16 (MBPP/HumanEval): `many short lines` (100,000 chars) > 1 s; lone surrogates in info['feedback'] "
-                           "(seen in some runs)",
-    "rerest/GQA-v0": "issue 16 (GQA): lone surrogates reach info['feedback']; `words` (10,000 chars) raises MemoryError; "
-                     "`CRLF, then a letter` (100,000 chars) takes ~30 s",
-}
-#: Ids whose check takes more than a few seconds here (ALFWorld: each reset loads a game, ~1-2 s).
-SLOW = {"rerest/ALFWorld-v0", *BEING_FIXED}
+#: Ids whose check takes more than five seconds here (ALFWorld: each reset loads a game, ~1-2 s; MBPP
+#: and GQA run every well-formed program in a sandbox).
+SLOW = {"rerest/ALFWorld-v0", "rerest/MBPP-v0", "rerest/GQA-v0"}
 
 
 def _param(env_id: str) -> object:
-    marks = [pytest.mark.slow] if env_id in SLOW else []
-    if env_id in BEING_FIXED:
-        marks.append(pytest.mark.xfail(strict=False, reason=BEING_FIXED[env_id]))
-    return pytest.param(env_id, marks=marks, id=env_id)
+    return pytest.param(env_id, marks=[pytest.mark.slow] if env_id in SLOW else [], id=env_id)
 
 
 @pytest.mark.timeout(600)
