@@ -18,7 +18,7 @@ from rerest_envs.core import Feedback, TextEnv
 
 THINK_PREFIX = "think:"
 THINK_REPLY = "OK."
-PROTOCOLS = ("lenient", "paper")
+PROTOCOLS = ("default", "paper")
 #: Actions per episode under `protocol="paper"`: ReAct's `for i in range(1, 50)`, Reflexion's `cur_step < 49`.
 PAPER_MAX_STEPS = 49
 #: Seconds the planner fallback may take (it runs in a child started at reset; feedback waits for it).
@@ -60,7 +60,7 @@ class ALFWorldEnv(TextEnv):
     handling (TextWorld 1.7 `PddlEnv.step`: the command stripped, then matched exactly);
     `tests/envs/alfworld/test_parity_react.py` checks it against those rules on the real engine:
 
-    | | `"lenient"` (default) | `"paper"` |
+    | | `"default"` (default) | `"paper"` |
     |---|---|---|
     | command case, inner spacing | ignored: `GO TO  Bed 1` moves | exact: `GO TO BED 1` -> `Nothing happens.` |
     | leading/trailing whitespace | ignored | ignored (TextWorld strips) |
@@ -77,7 +77,7 @@ class ALFWorldEnv(TextEnv):
 
     ## Action Space
     `AnyText`. The commands of the game files (the old ALFWorld grammar, as in the paper's prompts);
-    case and extra spaces are ignored under `"lenient"`, exact under `"paper"`::
+    case and extra spaces are ignored under `"default"`, exact under `"paper"`::
 
         go to countertop 1          open fridge 1            close fridge 1
         take apple 1 from fridge 1  put apple 1 in/on countertop 1
@@ -136,7 +136,7 @@ class ALFWorldEnv(TextEnv):
     ## Arguments
     ```python
     gymnasium.make("rerest/ALFWorld-v0", split="valid_unseen", data_dir=None, task_types=None,
-                   download=True, render_mode=None, protocol="lenient", planner_timeout=30.0,
+                   download=True, render_mode=None, protocol="default", planner_timeout=30.0,
                    max_episode_steps=50)
     ```
     - `split`: `valid_unseen` (134 games, the paper's evaluation set), `valid_train` (200 games from
@@ -151,7 +151,7 @@ class ALFWorldEnv(TextEnv):
     - `download`: allow fetching the official release zip into the user cache when nothing local has
       the split.
     - `render_mode`: `None` or `"ansi"` (the transcript).
-    - `protocol`: `"lenient"` or `"paper"` (see the table in Description).
+    - `protocol`: `"default"` or `"paper"` (see the table in Description).
     - `planner_timeout`: seconds the planner fallback may run (from the reset that starts it).
 
     ## Version History
@@ -166,7 +166,7 @@ class ALFWorldEnv(TextEnv):
 
     def __init__(self, split: str | os.PathLike[str] = "valid_unseen", data_dir: str | os.PathLike[str] | None = None, *,
                  task_types: Iterable[str] | str | None = None, download: bool = True, render_mode: str | None = None,
-                 protocol: Literal["lenient", "paper"] = "lenient", planner_timeout: float = PLANNER_TIMEOUT) -> None:
+                 protocol: Literal["default", "paper"] = "default", planner_timeout: float = PLANNER_TIMEOUT) -> None:
         super().__init__(render_mode=render_mode)
         if protocol not in PROTOCOLS:
             raise ValueError(f"protocol={protocol!r} is not an ALFWorld protocol; choose one of {list(PROTOCOLS)}.")

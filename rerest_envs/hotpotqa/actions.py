@@ -3,7 +3,7 @@
 `ACTION_GRAMMAR` is the one text that explains the actions: the env shows it after an invalid
 action, and the harness's default prompt uses the same constant.
 
-`parse_action` (`protocol="lenient"`, the default) accepts what language agents actually produce:
+`parse_action` (`protocol="default"`, the default) accepts what language agents actually produce:
 any case (`search[...]`, `SEARCH[...]`), a `Thought: ... Action 2: ...` transcript, round brackets or
 a colon instead of square brackets, quotes around the argument (straight or curly), and a missing
 closing bracket. Where an `Action:` marker is (`Action:`, `Action 2:`, `**Action:**`, at a line
@@ -88,7 +88,7 @@ def _verb_match(text: str) -> re.Match[str] | None:
 
 
 def parse_action(text: str) -> ParsedAction:
-    """Read one action from model text, leniently (`protocol="lenient"`); never raises.
+    """Read one action from model text, leniently (`protocol="default"`); never raises.
 
     Returns:
         A `ParsedAction` with `verb` None and an `error` when no action can be read.

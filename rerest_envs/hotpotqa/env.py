@@ -16,7 +16,7 @@ from rerest_envs.hotpotqa.data import HotpotRecord, load_split, read_records, sp
 from rerest_envs.hotpotqa.scoring import privileged_text, score_answer
 
 BACKENDS = ("local", "wikipedia", "abstracts")
-PROTOCOLS = ("lenient", "paper")
+PROTOCOLS = ("default", "paper")
 #: Actions per episode under `protocol="paper"`: Re-ReST's zero-shot loop (research/paper.md §2.1: at most 6
 #: Thought/Action steps). The lenient default keeps the registered 7, ReAct's `webthink` `for i in range(1, 8)`.
 PAPER_MAX_STEPS = 6
@@ -58,7 +58,7 @@ class HotpotQAEnv(TextEnv):
     `hotpot_evaluate_v1.py`'s (`hotpotqa/hotpot@4c0fa5e`), with Re-ReST's 6 steps;
     `tests/envs/hotpotqa/test_parity_official.py` checks it against those rules transcribed:
 
-    | | `"lenient"` (default) | `"paper"` |
+    | | `"default"` (default) | `"paper"` |
     |---|---|---|
     | verb case | any (`SEARCH[x]`) | first letter only (`Search[x]`, `search[x]`; `SEARCH[x]` is invalid) |
     | brackets | `[]`, `()`, `{}`, `:`, a missing `]` | `verb[...]` ending in `]` |
@@ -81,7 +81,7 @@ class HotpotQAEnv(TextEnv):
         Lookup[nationality]         # the next sentence of the current page containing the keyword
         Finish[yes]                 # answer and end the episode
 
-    Under `"lenient"`, `Thought: ... Action 2: search[x]` reads the verb right after `Action:`, and
+    Under `"default"`, `Thought: ... Action 2: search[x]` reads the verb right after `Action:`, and
     `Search(x)`, `Search: x`, quotes and a missing `]` are accepted; `"paper"` is ReAct's (table above). Parsing takes time linear in the
     action; only its first 10,000 characters (`MAX_ACTION_CHARS`) are read, the observation then ends
     with `(Only the first 10,000 characters of the action were read.)`, and a lone surrogate is read
@@ -131,7 +131,7 @@ class HotpotQAEnv(TextEnv):
     gymnasium.make("rerest/HotpotQA-v0", split="eval500", data_dir=None, backend="local",
                    corpus_splits=("train", "dev"), abstracts_path=None, wikipedia_api_url=None,
                    user_agent=None, page_sentences=5, similar_k=5, render_mode=None,
-                   protocol="lenient", max_episode_steps=7)
+                   protocol="default", max_episode_steps=7)
     ```
     - `split`: `eval500` (the paper's 500-question protocol; with the shared data its README
       substitute), `eval500_covered`, `train`, `dev`, `all`, `train_extended`, `react500`, or a path to
@@ -147,7 +147,7 @@ class HotpotQAEnv(TextEnv):
     - `wikipedia_api_url`, `user_agent`: MediaWiki endpoint (default English Wikipedia) and User-Agent.
     - `page_sentences`: sentences shown on a title hit (ReAct: 5). `similar_k`: titles on a miss (5).
     - `render_mode`: `None` or `"ansi"` (the transcript).
-    - `protocol`: `"lenient"` or `"paper"` (the table in Description).
+    - `protocol`: `"default"` or `"paper"` (the table in Description).
 
     ## Version History
     - v0: initial version. Later, same id: `protocol="paper"`; the lenient parser reads the verb right
@@ -164,7 +164,7 @@ class HotpotQAEnv(TextEnv):
                  backend: str | Corpus = "local", corpus_splits: Sequence[str] = ("train", "dev"),
                  abstracts_path: str | os.PathLike[str] | None = None, wikipedia_api_url: str | None = None,
                  user_agent: str | None = None, page_sentences: int = 5, similar_k: int = 5,
-                 render_mode: str | None = None, protocol: Literal["lenient", "paper"] = "lenient") -> None:
+                 render_mode: str | None = None, protocol: Literal["default", "paper"] = "default") -> None:
         super().__init__(render_mode=render_mode)
         if protocol not in PROTOCOLS:
             raise ValueError(f"protocol={protocol!r} is not a HotpotQA protocol; choose one of {list(PROTOCOLS)}.")

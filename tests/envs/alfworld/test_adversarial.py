@@ -19,7 +19,7 @@ HOSTILE = {**ADVERSARIAL, "1 MB think": "think:" + " x" * (MB // 2), "1 MB go to
 VERBS = ["go to", "open", "close", "take", "put", "heat", "cool", "clean", "use", "examine", "look", "inventory", "think:"]
 
 
-@pytest.fixture(scope="module", params=["lenient", "paper"])
+@pytest.fixture(scope="module", params=["default", "paper"])
 def env(request: pytest.FixtureRequest) -> ALFWorldEnv:
     made = ALFWorldEnv(split="valid_unseen", task_types="cool", protocol=request.param)
     yield made

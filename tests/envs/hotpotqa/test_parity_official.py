@@ -142,7 +142,7 @@ def test_lenient_default_differs_only_where_it_is_documented(golds: list[str]) -
 
 
 def test_both_protocols_read_the_verb_after_the_action_marker() -> None:
-    for protocol in ("lenient", "paper"):
+    for protocol in ("default", "paper"):
         env = HotpotQAEnv(split="dev", protocol=protocol)
         env.reset(options={"task_id": TASK})
         _, _, terminated, _, info = env.step("Thought: let me finish (soon). Action: Search[Ed Wood]")
@@ -150,7 +150,7 @@ def test_both_protocols_read_the_verb_after_the_action_marker() -> None:
 
 
 def test_curly_quotes_and_later_lines_count_under_paper_only() -> None:
-    for protocol, rewards in (("lenient", (1.0, 1.0)), ("paper", (0.0, 0.0))):
+    for protocol, rewards in (("default", (1.0, 1.0)), ("paper", (0.0, 0.0))):
         env = HotpotQAEnv(split="dev", protocol=protocol)
         env.reset(options={"task_id": TASK})
         assert env.step("Finish[“yes”]")[1] == rewards[0]
