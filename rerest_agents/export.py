@@ -29,11 +29,20 @@ from rerest_agents.rollout.records import Trajectory
 PAIR_REFLECTION = "The previous attempt failed the checks in the feedback; I will correct it."
 
 
-def _segments(trajectory: Trajectory, template: AgentTemplate) -> list[dict[str, Any]]:
+def canonical_text(trajectory: Trajectory) -> str | None:
+    """The single-step answer as the env read it (`details["canonical_action"]`), None where not given."""
+    canonical = ((trajectory.feedback or {}).get("details") or {}).get("canonical_action")
+    return canonical if isinstance(canonical, str) and canonical.strip() else None
+
+
+def _segments(trajectory: Trajectory, template: AgentTemplate, canonical: bool = False) -> list[dict[str, Any]]:
     if template.style == "single":
         step = trajectory.steps[0]
         suffix = template.answer_suffix if step.action.endswith(template.answer_suffix) and template.answer_suffix else ""
-        return [{"text": step.model_text + suffix, "loss": True}]
+        text = step.model_text
+        if canonical and (read := canonical_text(trajectory)) is not None:
+            text = text[:len(text) - len(text.lstrip())] + read  # keep the leading space the prompt expects
+        return [{"text": text + suffix, "loss": True}]
     segments: list[dict[str, Any]] = []
     for i, step in enumerate(trajectory.steps, start=1):
         segments.append({"text": " " + step.model_text.strip(), "loss": True})
@@ -42,9 +51,9 @@ def _segments(trajectory: Trajectory, template: AgentTemplate) -> list[dict[str,
     return segments
 
 
-def completion_record(prompt: str, trajectory: Trajectory, template: AgentTemplate) -> dict[str, Any]:
-    """`{"prompt", "completion", "segments"}` for one trajectory after `prompt`."""
-    segments = _segments(trajectory, template)
+def completion_record(prompt: str, trajectory: Trajectory, template: AgentTemplate, *, canonical: bool = False) -> dict[str, Any]:
+    """`{"prompt", "completion", "segments"}` for one trajectory after `prompt` (`canonical`: as the env read it)."""
+    segments = _segments(trajectory, template, canonical)
     return {"prompt": prompt, "completion": "".join(s["text"] for s in segments), "segments": segments,
             "task_id": trajectory.task_id, "origin": trajectory.origin, "key": trajectory.key}
 
@@ -53,9 +62,11 @@ def agent_prompt(trajectory: Trajectory, template: AgentTemplate, *, few_shot: b
     return template.prompt(trajectory.observation, few_shot=few_shot)
 
 
-def agent_sft(trajectories: Iterable[Trajectory], template: AgentTemplate, *, few_shot: bool = False) -> list[dict[str, Any]]:
-    """SFT records of every successful trajectory (D_M: sampled, D_R: repaired)."""
-    return [completion_record(agent_prompt(t, template, few_shot=few_shot), t, template)
+def agent_sft(trajectories: Iterable[Trajectory], template: AgentTemplate, *, few_shot: bool = False,
+              canonical: bool = False) -> list[dict[str, Any]]:
+    """SFT records of every successful trajectory (D_M: sampled, D_R: repaired); `canonical`: each
+    answer as the env read it, where the env says (see `canonical_text`)."""
+    return [completion_record(agent_prompt(t, template, few_shot=few_shot), t, template, canonical=canonical)
             for t in trajectories if t.success and t.steps and t.error is None]
 
 
@@ -71,7 +82,7 @@ def reflector_sft(trajectories: Sequence[Trajectory], template: AgentTemplate, c
             continue
         reflection = (repair.reflection or "").strip()
         if not config.direct:  # a direct repair has no reflection to learn
-                records.append({"prompt": reflection_prompt(parent, template, config), "completion": " " + reflection,
+            records.append({"prompt": reflection_prompt(parent, template, config), "completion": " " + reflection,
                             "segments": [{"text": " " + reflection, "loss": True}], "kind": "reflection", "key": repair.key})
         context = repair_context(parent, template, config, reflection)
         records.append({**completion_record(template.prompt(repair.observation, few_shot=few_shot, context=context), repair, template),
@@ -92,7 +103,8 @@ def reflector_sft(trajectories: Sequence[Trajectory], template: AgentTemplate, c
     return records
 
 
-def dpo_pairs(trajectories: Sequence[Trajectory], template: AgentTemplate, *, few_shot: bool = False) -> list[dict[str, Any]]:
+def dpo_pairs(trajectories: Sequence[Trajectory], template: AgentTemplate, *, few_shot: bool = False,
+              canonical: bool = False) -> list[dict[str, Any]]:
     """`{"prompt", "chosen", "rejected"}` per failed trajectory that has a successful sibling on its task."""
     by_task: dict[str, list[Trajectory]] = defaultdict(list)
     for t in trajectories:
@@ -108,7 +120,7 @@ def dpo_pairs(trajectories: Sequence[Trajectory], template: AgentTemplate, *, fe
         for i, loss in enumerate(losses):
             win = repairs_of.get(loss.key) or wins[i % len(wins)]
             prompt = agent_prompt(loss, template, few_shot=few_shot)
-            pairs.append({"prompt": prompt, "chosen": completion_record(prompt, win, template)["completion"],
+            pairs.append({"prompt": prompt, "chosen": completion_record(prompt, win, template, canonical=canonical)["completion"],
                           "rejected": completion_record(prompt, loss, template)["completion"],
                           "task_id": loss.task_id, "chosen_key": win.key, "rejected_key": loss.key})
     return pairs

@@ -99,6 +99,11 @@ class RunConfig:
     #: False: zero-shot (FireAct's fine-tuned agents need no exemplars; a 531-token Layout prompt
     #: becomes ~20 tokens, so training and evaluation are many times cheaper).
     trained_few_shot: bool | None = None
+    #: Train the agents on each success as the env read it (`Feedback.details["canonical_action"]`,
+    #: where the env gives one: Layout writes the boxes it read in its own format) instead of the raw
+    #: sampled text, which may carry what the env only forgave (corners in the wrong order, trailing
+    #: junk). None/False: the raw text, as the paper does.
+    canonical_actions: bool | None = None
     # -- stages ------------------------------------------------------------------------------------
     model: ModelConfig = field(default_factory=ModelConfig)
     sample: SampleConfig = field(default_factory=SampleConfig)
@@ -141,9 +146,9 @@ class RunConfig:
 
 
 def results_view(config: dict[str, Any]) -> dict[str, Any]:
-    """A config dict without what does not decide the results: `executor`, and `reflector_model` and
-    `trained_few_shot` when unset (so runs and hashes from before those keys existed stay the same)."""
-    return {k: v for k, v in config.items() if k != "executor" and not (k in ("reflector_model", "trained_few_shot") and v is None)}
+    """A config dict without what does not decide the results: `executor`, and `reflector_model`,
+    `trained_few_shot` and `canonical_actions` when unset (so runs and hashes from before those keys existed stay the same)."""
+    return {k: v for k, v in config.items() if k != "executor" and not (k in ("reflector_model", "trained_few_shot", "canonical_actions") and v is None)}
 
 
 def _build(cls: type, data: Any, where: str) -> Any:

@@ -216,13 +216,14 @@ class Pipeline:
 
         def build_data() -> None:  # D_M, D_M + D_R, the reflector's set, DPO pairs
             sampled, repairs = read_records(sampled_path), _read_all(repaired_path, trained_path)
-            dm = agent_sft(sampled, self.template, few_shot=c.trained_prompt_few_shot)
-            dmdr = dm + agent_sft([t for t in repairs if t.success], self.template, few_shot=c.trained_prompt_few_shot)
+            canonical = bool(c.canonical_actions)
+            dm = agent_sft(sampled, self.template, few_shot=c.trained_prompt_few_shot, canonical=canonical)
+            dmdr = dm + agent_sft([t for t in repairs if t.success], self.template, few_shot=c.trained_prompt_few_shot, canonical=canonical)
             write_jsonl(self.dir.data("agent_dm" + s), dm)
             write_jsonl(self.dir.data("agent_dmdr" + s), dmdr)
             if not trained_path.exists():  # the reflector learns from the untrained reflector's repairs only
                 write_jsonl(self.dir.data("reflector" + s), reflector_sft(sampled + repairs, self.template, c.reflect, few_shot=c.few_shot))
-            write_jsonl(self.dir.data("dpo" + s), dpo_pairs(sampled + repairs, self.template, few_shot=c.trained_prompt_few_shot))
+            write_jsonl(self.dir.data("dpo" + s), dpo_pairs(sampled + repairs, self.template, few_shot=c.trained_prompt_few_shot, canonical=canonical))
             self.dir.metric("data/dm_size", len(dm), stage="build_data" + s, round=r)
             self.dir.metric("data/dr_size", len(dmdr) - len(dm), stage="build_data" + s, round=r)
 

@@ -22,7 +22,10 @@ class Feedback:
         message: Plain-words explanation the agent may read (failed tests, wrong counts, ...).
         privileged: Reflector/evaluator-only text (gold answer, hidden tests, reference solution).
         details: Structured evidence keyed by check name (per-test results, program trace, ...);
-            must hold JSON-serialisable values only.
+            must hold JSON-serialisable values only. One key has a meaning across envs:
+            `details["canonical_action"]` (optional) is the scored action as the env read it, written
+            in the env's own grammar, so that it scores as the raw action did; a trainer may learn it
+            instead of the raw text (`train.canonical_actions` in rerest_agents).
     """
 
     success: bool | None = None

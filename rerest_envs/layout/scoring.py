@@ -43,7 +43,7 @@ from rerest_envs.layout.names import phrase_matches, plural, singular
 from rerest_envs.layout.official import (
     LAYOUTGPT_RELATIONS, PROTOCOLS, VPEVAL_RELATIONS, direction_error, layoutgpt_holds, vpeval_holds,
 )
-from rerest_envs.layout.parse import GRID, Box, ParsedLayout, join_notes
+from rerest_envs.layout.parse import GRID, Box, ParsedLayout, format_layout, join_notes
 from rerest_envs.layout.task import CompareReq, ExcludeReq, LayoutTask, ObjectReq, RelationReq
 
 #: Centre offset a left/right/above/below relation needs, as a fraction of the image side (5 px / 512 px).
@@ -362,6 +362,8 @@ def score_layout(task: LayoutTask, parsed: ParsedLayout, *, image_texts: Sequenc
         lines.append("Not checked on a layout: " + "; ".join(task.unchecked) + ".")
     details: dict[str, Any] = dict(checks)
     details["layout"] = [[b.phrase, b.x1, b.y1, b.x2, b.y2] for b in parsed.boxes]
+    if parsed.boxes and not parsed.errors:  # what was read, in the answer format: scores the same
+        details["canonical_action"] = format_layout(list(parsed.boxes))
     details["parse"] = {"notes": list(notes), "errors": list(parsed.errors)}
     details["not_checked"] = list(task.unchecked)
     return Feedback(success=total > 0 and met == total, score=met / total if total else 0.0, message="\n".join(lines),

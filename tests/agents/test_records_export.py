@@ -78,3 +78,17 @@ def test_majority_vote_over_final_answers():
     vote = majority_vote([qa("a", "The Seine"), qa("b", "Loire"), qa("c", "seine."), qa("d", "")])
     assert (vote.answer, vote.count, vote.total, vote.chosen.key) == ("seine", 2, 4, "a")
     assert final_answer(qa("e", "An Apple")) == "apple"
+
+
+def test_canonical_actions_train_on_the_answer_as_the_env_read_it():
+    layout = template_for("rerest/Layout-v0")
+    read = "bowl [(40, 10, 45, 30)]"
+    record = {"key": "sampled/t/0", "env_id": "rerest/Layout-v0", "task_id": "t", "observation": "Caption: a bowl", "success": True,
+              "steps": [{"model_text": " bowl [(45, 10, 40, 30)] junk", "action": " bowl [(45, 10, 40, 30)] junk", "observation": "", "reward": 1.0}],
+              "feedback": {"success": True, "score": 1.0, "details": {"canonical_action": read}}}
+    won = Trajectory.from_dict(record)
+    plain = Trajectory.from_dict({**record, "key": "sampled/t/1", "feedback": {"success": True, "score": 1.0}})
+    raw, canonical = agent_sft([won, plain], layout), agent_sft([won, plain], layout, canonical=True)
+    assert raw[0]["completion"].startswith(" bowl [(45, 10, 40, 30)] junk")
+    assert canonical[0]["completion"].startswith(" " + read) and "junk" not in canonical[0]["completion"]
+    assert canonical[1]["completion"] == raw[1]["completion"]  # no canonical form given: the raw text
