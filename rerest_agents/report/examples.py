@@ -1,21 +1,25 @@
-"""The "failed -> reflection -> repaired" examples: chosen pairs, transcripts, and layout drawings for Layout envs."""
+"""The "failed -> reflection -> repaired" examples: chosen pairs, transcripts, and a picture of each attempt where the env
+has one (`pictures.Pictures`: Layout drawings, GQA re-played through the env's render, ALFWorld drawn from the record)."""
 
 from __future__ import annotations
 
-from rerest_agents.report import plots
 from rerest_agents.report.load import RunData
-from rerest_agents.report.markup import esc, fold, img, missing, section, table
+from rerest_agents.report.markup import esc, fold, img, missing, section
+from rerest_agents.report.pictures import Pictures
 from rerest_agents.rollout.records import Trajectory
 
-#: Envs whose answers are drawn as layouts (`rerest_envs.layout.draw_layout`).
-LAYOUT_ENV_PREFIX = "rerest/Layout"
+#: Where the task is said in a first observation, per env: Layout, HotpotQA/GQA, ALFWorld, MBPP.
+TASK_MARKERS = ("Caption:", "Question:", "Your task is to:", "here is your task:")
 
 
-def _caption(observation: str) -> str | None:
-    for line in observation.splitlines():
-        if line.startswith("Caption:"):
-            return line[len("Caption:"):].strip()
-    return None
+def task_line(observation: str) -> str:
+    """The sentence of a first observation that states the task (its first non-empty line when no marker is found)."""
+    lines = [line.strip() for line in observation.splitlines() if line.strip()]
+    for marker in TASK_MARKERS:
+        for line in lines:
+            if marker in line:
+                return line.split(marker, 1)[1].strip()
+    return lines[0] if lines else ""
 
 
 def _transcript(t: Trajectory) -> str:
@@ -32,13 +36,23 @@ def _short(text: str, limit: int = 280) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _attempt_cell(t: Trajectory, layout: bool) -> str:
+def _attempt_cell(t: Trajectory, pictures: Pictures) -> str:
     final = t.steps[-1].action if t.steps else ""
     verdict = '<span class="ok">success</span>' if t.success else '<span class="bad">failed</span>'
-    cell = f"{verdict} <small>score {t.score:.2f}</small><pre>{esc(_short(final)) or missing('(no action)')}</pre>"
-    if layout and final:
-        cell += img(plots.layout_uri(final), f"layout of {t.key}")
+    turns = f", {len(t.steps)} turns" if len(t.steps) > 1 else ""
+    cell = f"{verdict} <small>score {t.score:.2f}{turns}</small>"
+    if t.error:
+        cell += f'<br><span class="bad">broken ({esc(t.error.get("where"))})</span> <small>{esc(_short(str(t.error.get("message")), 160))}</small>'
+    cell += f"<pre>{esc(_short(final))}</pre>" if final else f"<p>{missing('(no action)')}</p>"
+    uri, note = pictures.of(t)
+    cell += img(uri, f"picture of {t.key}")
+    if note:
+        cell += f'<p class="note">{esc(note)}</p>'
     return cell + fold("full transcript", _transcript(t))
+
+
+def _text_cell(text: str, limit: int, empty: str) -> str:
+    return f"<pre>{esc(_short(text, limit))}</pre>" if text.strip() else f"<p>{missing(empty)}</p>"
 
 
 def pick_examples(run: RunData, limit: int = 6) -> list[tuple[Trajectory, Trajectory]]:
@@ -63,18 +77,23 @@ def _one_per_task_first(pairs: list[tuple[Trajectory, Trajectory]]) -> list[tupl
     return first + rest
 
 
-def examples_section(run: RunData) -> str:
+def examples_section(run: RunData, *, replay: bool = True) -> str:
+    """The examples table; `replay=False` draws no picture that needs the env re-played (GQA)."""
     if not run.repaired:
         return section("examples", "Failed → reflection → repaired", f"<p>{missing()}</p>")
-    layout = (run.env_id or "").startswith(LAYOUT_ENV_PREFIX)
-    rows = []
-    for failed, repaired in pick_examples(run):
-        task = _caption(failed.observation) or _short(failed.observation.splitlines()[-1] if failed.observation else "", 160)
-        feedback = (failed.feedback or {}).get("message") or ""
-        rows.append([f"<code>{esc(failed.task_id)}</code><br>{esc(task)}", _attempt_cell(failed, layout),
-                     f"<pre>{esc(_short(feedback, 400))}</pre>", f"<pre>{esc(repaired.reflection or '')}</pre>",
-                     _attempt_cell(repaired, layout)])
+    pictures = Pictures(run, replay=replay)
+    blocks = []
+    try:
+        for n, (failed, repaired) in enumerate(pick_examples(run), start=1):
+            feedback = (failed.feedback or {}).get("message") or ""
+            middle = (f"<h4>env feedback</h4>{_text_cell(feedback, 600, '(broken episode: no feedback)' if failed.error else '(no feedback)')}"
+                      f"<h4>reflection</h4>{_text_cell(repaired.reflection or '', 1000, '(no reflection)')}")
+            blocks.append(f'<div class="example"><p class="task"><b>{n}.</b> <code>{esc(failed.task_id)}</code> '
+                          f"{esc(_short(task_line(failed.observation), 300))}</p>"
+                          f'<div class="example-grid"><div><h4>failed attempt</h4>{_attempt_cell(failed, pictures)}</div>'
+                          f"<div>{middle}</div><div><h4>repaired attempt</h4>{_attempt_cell(repaired, pictures)}</div></div></div>")
+    finally:
+        pictures.close()
     total = sum(len(r) for r in run.repaired.values())
-    tbl = table(["task", "failed attempt", "env feedback", "reflection", "repaired attempt"], rows, numeric_from=99, cls="examples")
-    return section("examples", "Failed → reflection → repaired", tbl,
-                    f"{len(rows)} of {total} repairs; verified repairs first. The repaired attempt was re-played in a fresh episode.")
+    return section("examples", "Failed → reflection → repaired", "".join(blocks),
+                   f"{len(blocks)} of {total} repairs; verified repairs first. The repaired attempt was re-played in a fresh episode.")

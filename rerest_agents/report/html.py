@@ -30,13 +30,18 @@ DATA_DESCRIPTIONS = {
 
 
 def _header(run: RunData) -> str:
-    done = sum(s.status == "done" for s in run.stages)
+    finished = ("done", "skipped")
     required = [s for s in run.stages if not s.optional or s.status != "missing"]
+    done = sum(s.status in finished for s in required)
+    skipped = sum(s.status == "skipped" for s in required)
     model = next((t.model for t in run.all_records if t.model), None)
     if model is None and run.config:
         found = find_key(run.config, "model")
         model = str(found) if isinstance(found, (str, int, float)) else None
-    status = "complete" if required and all(s.status == "done" for s in required) else f"{done} of {len(required)} stages done"
+    if required and done == len(required):
+        status = "complete" + (f" ({skipped} skipped)" if skipped else "")
+    else:
+        status = f"{done} of {len(required)} stages done" + (f" ({skipped} skipped)" if skipped else "")
     facts = [("env", run.env_id or "—"), ("model", model or "—"), ("rounds", str(len(run.rounds))), ("status", status),
              ("report written", _dt.datetime.now().isoformat(timespec="seconds"))]
     cards = "".join(f'<div class="card"><span>{esc(k)}</span><b style="font-size:14px">{esc(v)}</b></div>' for k, v in facts)
@@ -86,28 +91,41 @@ def _evaluation(run: RunData) -> str:
             if not records and logged is None and variant not in VARIANTS:
                 continue
             errors = error_counts(records)
-            label = VARIANT_LABELS.get(variant, variant)
+            label = esc(VARIANT_LABELS.get(variant, variant)) + _untrained(run, variant, rnd)
             if not records and logged is None:
-                rows.append([esc(label), str(rnd), missing(), missing(), missing(), missing(), missing(), ""])
+                rows.append([label, str(rnd), missing(), missing(), missing(), missing(), missing(), ""])
                 continue
             score_cell = pct(score)
             if records:
                 scores = bootstrap_mean([t.score for t in records])
                 score_cell = f"{pct(scores.estimate)} <small>{ci(scores.low, scores.high)}</small>"
             found = _success_interval(run, variant, rnd)
-            rows.append([esc(label), str(rnd), str(len(records)) if records else missing("no records"),
+            rows.append([label, str(rnd), str(len(records)) if records else missing("no records"),
                          rate(success(records)) if records else missing("—"), ci(found.low, found.high) if found else missing("—"),
                          score_cell, pct(logged), esc(", ".join(f"{k}: {v}" for k, v in errors.items())) or "0"])
     intervals = {key: (iv.low, iv.high) for key in _eval_rates(run) if (iv := _success_interval(run, *key)) is not None}
     chart = plots.eval_chart(_eval_rates(run), _variants(run), VARIANT_LABELS, intervals)
     tbl = table(["variant", "round", "test episodes", "success", "95% CI (Wilson)", "mean score [95% CI]", "logged eval/success_rate",
                  "broken episodes"], rows, numeric_from=1)
+    skipped = [s for s in run.stages if s.base.startswith("train_agent_") and s.status == "skipped"]
+    if skipped:
+        tbl += "".join(f'<p class="note">* <code>{esc(s.name)}</code> was skipped, so this variant is the untrained model: '
+                       f'{esc(s.note or "no reason given")}</p>' for s in skipped)
     body = (f'<div class="charts"><div>{tbl}</div><div>{img(chart, "test success per variant") or missing()}</div></div>'
             f"<h3>Paired differences of success on the same test tasks</h3>{_differences(run)}")
     return section("evaluation", "Evaluation on the test split", body,
                    "The agent alone, greedy, on held-out tasks: base model, self-training on D_M, Re-ReST on D_M + D_R, and DPO. "
                    "Intervals are 95%: Wilson for a success rate, a bootstrap over tasks for a mean score and, paired by task id, "
                    "for a difference; a difference whose interval contains 0 is <i>noise</i>.")
+
+
+def _untrained(run: RunData, variant: str, rnd: int) -> str:
+    """A warning for a variant whose training stage was skipped (it then evaluates the untrained model)."""
+    name = f"train_agent_{variant}" + (f"-r{rnd}" if rnd > 1 else "")
+    stage = next((s for s in run.stages if s.name == name), None)
+    if stage is None or stage.status != "skipped":
+        return ""
+    return f' <small class="run" title="{esc(stage.note or "")}">untrained*</small>'
 
 
 def _differences(run: RunData) -> str:
@@ -227,6 +245,8 @@ def _stages(run: RunData) -> str:
         else:
             cls = {"done": "ok", "running": "run"}.get(s.status, "missing")
             status = f'<span class="{cls}">{esc(s.status)}</span>'
+            if s.note:
+                status += f"<br><small>{esc(s.note)}</small>"
         seconds = f"{s.seconds:.1f}" if s.seconds is not None else ""
         rows.append([f"<code>{esc(s.name)}</code>", status, esc(s.started or ""), esc(s.finished or ""), seconds])
         if s.seconds is not None and s.status in ("done", "running"):
@@ -235,7 +255,8 @@ def _stages(run: RunData) -> str:
     tbl = table(["stage", "status", "started", "finished", "seconds"], rows, numeric_from=4)
     chart = plots.stages_chart(bars)
     body = f'<div class="charts"><div>{tbl}<p>Total: {total:.1f} s</p></div><div>{img(chart, "stage wall time")}</div></div>'
-    return section("stages", "Stages and timings", body, "From <code>stages.json</code>; a re-run skips stages that are done.")
+    return section("stages", "Stages and timings", body, "From <code>stages.json</code>; a re-run skips stages that are done. "
+                   "A skipped stage had nothing to do (its note says why) and counts as finished.")
 
 
 def _config(run: RunData) -> str:
@@ -285,9 +306,9 @@ def _errors(run: RunData) -> str:
                     "Broken episodes are data (STYLE habit 15): counted here by where they broke.")
 
 
-def render_report(run: RunData) -> str:
-    """The report page as an HTML string."""
-    sections = [_evaluation(run), _rounds(run), _datasets(run), _breakdowns(run), examples_section(run), _stages(run), _config(run),
+def render_report(run: RunData, *, replay: bool = True) -> str:
+    """The report page as an HTML string; `replay=False`: no example episode is re-played for its picture."""
+    sections = [_evaluation(run), _rounds(run), _datasets(run), _breakdowns(run), examples_section(run, replay=replay), _stages(run), _config(run),
                 _metrics(run), _errors(run)]
     nav = " · ".join(f'<a href="#{a}">{esc(t)}</a>' for a, t in (("evaluation", "evaluation"), ("rounds", "rounds"), ("data", "data"),
                                                                     ("breakdown", "breakdown"), ("examples", "examples"), ("stages", "stages"),
@@ -297,8 +318,11 @@ def render_report(run: RunData) -> str:
             f"<body><main>{_header(run)}<p>{nav}</p>{''.join(sections)}</main></body></html>\n")
 
 
-def write_report(run_dir: str | os.PathLike[str]) -> Path:
+def write_report(run_dir: str | os.PathLike[str], *, replay: bool = True) -> Path:
     """Write `RUN_DIR/report.html` (atomically) and return its path.
+
+    With `replay` (the default), example episodes of envs that render pictures (GQA) are re-played
+    through a rebuilt env for `render()` (`pictures.Pictures`: a few episodes, a minute at most).
 
     Raises:
         FileNotFoundError: `run_dir` is not a folder.
@@ -306,6 +330,6 @@ def write_report(run_dir: str | os.PathLike[str]) -> Path:
     run = load_run(run_dir)
     path = run.run_dir / "report.html"
     tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(render_report(run), encoding="utf-8")
+    tmp.write_text(render_report(run, replay=replay), encoding="utf-8")
     tmp.replace(path)
     return path

@@ -3,7 +3,7 @@
 The layout of a run directory (written by the pipeline, `rerest run`):
 
     config.yaml                      resolved config
-    stages.json                      {"<stage>[-r<round>]": {"status", "started", "finished", "seconds"}}
+    stages.json                      {"<stage>[-r<round>]": {"status", "started", "finished", "seconds", "note"?}}
     records/sampled[-rN].jsonl       the agent's samples of round N (round 1 has no suffix)
     records/repaired[-rN].jsonl      the reflector's repairs (parent = key of a failed sample)
     records/eval-<variant>[-rN].jsonl  test-split episodes; variant in base, selftrain, rerest, dpo
@@ -57,6 +57,8 @@ METRIC_DEFINITIONS = {
 
 _RECORDS_FILE = re.compile(r"^(?P<kind>sampled|repaired|eval-(?P<variant>[A-Za-z0-9_]+?))(?:-r(?P<round>\d+))?\.jsonl$")
 _STAGE_NAME = re.compile(r"^(?P<stage>.+?)(?:-r(?P<round>\d+))?$")
+#: The group of tasks whose ids say nothing about their kind.
+ALL_TASKS = "all tasks"
 _TRAILING_ID = re.compile(r"[-_/.:]?\d+$")
 _SPLIT_WORDS = re.compile(r"[-_](?:train|test|val|valid|dev)$")
 
@@ -73,6 +75,8 @@ class Stage:
     finished: str | None = None
     seconds: float | None = None
     optional: bool = False
+    #: Why the stage was skipped, or other words the pipeline wrote with it.
+    note: str | None = None
 
 
 @dataclass
@@ -198,7 +202,7 @@ def _load_stages(data: RunData) -> None:
         rows[name] = Stage(name=name, base=m["stage"], round=int(m["round"] or 1), status=str(entry.get("status", "pending")),
                            started=entry.get("started"), finished=entry.get("finished"),
                            seconds=float(seconds) if isinstance(seconds, (int, float)) else None,
-                           optional=m["stage"] in OPTIONAL_STAGES)
+                           optional=m["stage"] in OPTIONAL_STAGES, note=str(entry["note"]) if entry.get("note") else None)
     rounds = sorted({s.round for s in rows.values()} | {1})
     ordered: list[Stage] = []
     for r in rounds:
@@ -295,17 +299,18 @@ def error_counts(records: Iterable[Trajectory]) -> dict[str, int]:
 
 
 def task_group(trajectory: Trajectory) -> str:
-    """The skill/type of a record's task: `skill`/`type`/`level` in the feedback details, else the task-id prefix.
+    """The skill/type of a record's task: `skill`/`type`/`task_type`/`level` in the feedback details, else the task-id prefix.
 
-    `gen-count-train-00003` -> `gen-count`, `count_val_000001` -> `count`, `HumanEval/12` -> `HumanEval`.
+    `gen-count-train-00003` -> `gen-count`, `count_val_000001` -> `count`, `HumanEval/12` -> `HumanEval`; an id
+    that is only a number (GQA's `11954861`, MBPP's `601`) has no group: `all tasks`.
     """
     details = (trajectory.feedback or {}).get("details") or {}
-    for key in ("skill", "type", "level"):
+    for key in ("skill", "type", "task_type", "level"):
         if isinstance(details.get(key), str) and details[key]:
             return details[key]
     prefix = _TRAILING_ID.sub("", trajectory.task_id)
     prefix = _SPLIT_WORDS.sub("", prefix)
-    return prefix or trajectory.task_id
+    return prefix or ALL_TASKS
 
 
 def check_scores(trajectory: Trajectory) -> dict[str, tuple[float, int]]:

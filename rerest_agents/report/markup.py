@@ -33,8 +33,12 @@ img{max-width:100%;display:block}
 .cards{display:flex;flex-wrap:wrap;gap:10px;margin:8px 0}
 .card{border:1px solid #e1e4e8;border-radius:6px;padding:6px 12px;background:#fafbfc;min-width:120px}
 .card b{display:block;font-size:20px}.card span{color:#5b6570;font-size:12px}
-table.examples td{max-width:260px}
-table.examples img{width:220px;border:1px solid #ccd;margin-top:4px}
+.example{border:1px solid #e1e4e8;border-radius:6px;margin:10px 0;padding:6px 12px 8px}
+.example p.task{margin:2px 0 6px}
+.example-grid{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,.8fr) minmax(0,1fr);gap:14px}
+.example h4{font-size:12px;color:#5b6570;margin:4px 0 2px;font-weight:600}
+.example img{border:1px solid #ccd;margin-top:4px}
+p.note{font-size:11px;color:#5b6570;margin:2px 0}
 code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;background:#f1f3f5;padding:0 3px;border-radius:3px}
 """
 
