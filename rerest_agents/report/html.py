@@ -234,7 +234,8 @@ def _breakdowns(run: RunData) -> str:
         body += ("<h3>Checks passed (share of requirements, from <code>feedback.details</code>)</h3>"
                  + table(["check", *[c[0] for c in columns]], rows))
     return section("breakdown", "Breakdown by skill and check", body,
-                    "Groups come from <code>skill</code>/<code>type</code>/<code>level</code> in the feedback details, else from the task-id prefix.")
+                    "Groups come from <code>skill</code>/<code>type</code>/<code>task_type</code>/<code>level</code> in the feedback details, else from the "
+                   "task-id prefix; ids that are numbers or hashes make one group, <i>all tasks</i>.")
 
 
 def _stages(run: RunData) -> str:

@@ -59,6 +59,7 @@ _RECORDS_FILE = re.compile(r"^(?P<kind>sampled|repaired|eval-(?P<variant>[A-Za-z
 _STAGE_NAME = re.compile(r"^(?P<stage>.+?)(?:-r(?P<round>\d+))?$")
 #: The group of tasks whose ids say nothing about their kind.
 ALL_TASKS = "all tasks"
+_GROUP_NAME = re.compile(r"[A-Za-z][A-Za-z_\- /.]*")
 _TRAILING_ID = re.compile(r"[-_/.:]?\d+$")
 _SPLIT_WORDS = re.compile(r"[-_](?:train|test|val|valid|dev)$")
 
@@ -302,7 +303,7 @@ def task_group(trajectory: Trajectory) -> str:
     """The skill/type of a record's task: `skill`/`type`/`task_type`/`level` in the feedback details, else the task-id prefix.
 
     `gen-count-train-00003` -> `gen-count`, `count_val_000001` -> `count`, `HumanEval/12` -> `HumanEval`; an id
-    that is only a number (GQA's `11954861`, MBPP's `601`) has no group: `all tasks`.
+    that is a number or a hash (GQA's `11954861`, MBPP's `601`, HotpotQA's `5a8b57f2...`) has no group: `all tasks`.
     """
     details = (trajectory.feedback or {}).get("details") or {}
     for key in ("skill", "type", "task_type", "level"):
@@ -310,7 +311,8 @@ def task_group(trajectory: Trajectory) -> str:
             return details[key]
     prefix = _TRAILING_ID.sub("", trajectory.task_id)
     prefix = _SPLIT_WORDS.sub("", prefix)
-    return prefix or ALL_TASKS
+    # what is left of an id that is a number or a hash (GQA `11954861`, HotpotQA `5a8b57f25542995d1e6f1371`) names no group
+    return prefix if _GROUP_NAME.fullmatch(prefix) else ALL_TASKS
 
 
 def check_scores(trajectory: Trajectory) -> dict[str, tuple[float, int]]:

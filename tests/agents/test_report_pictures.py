@@ -128,6 +128,8 @@ def test_alfworld_and_gqa_tasks_are_grouped_by_type_not_by_id(alfworld_run, gqa_
     alf = alfworld_run[1]["sampled"][0]
     assert task_group(alf) == alf.feedback["details"]["task_type"] and "/" not in task_group(alf)
     assert task_group(gqa_run[1]["sampled"][0]) == ALL_TASKS
+    for task_id in ("5a8b57f25542995d1e6f1371", "601"):  # HotpotQA, MBPP: ids that name no group
+        assert task_group(Trajectory(key="k", env_id="e", task_id=task_id, observation="")) == ALL_TASKS
 
 
 def test_task_lines_of_each_env():
