@@ -201,8 +201,9 @@ def plan(config: RunConfig) -> Plan:
 
     episodes = times(train.used, c.sample.k)
     per_episode = train.max_turns * sample_tokens
-    # a repair: a reflection, then a new episode of the same task; each failure gets up to `attempts` tries
-    per_repair = c.reflect.reflection_tokens + per_episode
+    # a repair: a reflection (none with `reflect.direct`), then a new episode of the same task; each
+    # failure gets up to `attempts` tries
+    per_repair = (0 if c.reflect.direct else c.reflect.reflection_tokens) + per_episode
     for r in range(1, c.rounds + 1):
         s = "" if r == 1 else f"-r{r}"
         agent = "the base model" if r == 1 else f"the round-{r - 1} Re-ReST agent"

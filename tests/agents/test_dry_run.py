@@ -54,10 +54,12 @@ def test_plan_counts_on_layout_cpu() -> None:
     assert (p.train.available, p.train.used, p.test.used, p.train.max_turns) == (1000, 16, 128, 1)
     stages = {s.name: s for s in p.stages}
     assert stages["sample"].episodes == 64 and stages["sample"].gen_tokens == 64 * 48
-    assert stages["reflect"].gen_tokens == 64 * (96 + 48)
+    assert stages["reflect"].gen_tokens == 64 * 4 * 48  # direct repairs (no reflection text), 4 tries at most
+    reflective = plan(load_config(REPO / "configs" / "layout-cpu.yaml", {"reflect.direct": False, "reflect.attempts": 1}))
+    assert {s.name: s for s in reflective.stages}["reflect"].gen_tokens == 64 * (96 + 48)
     assert stages["eval_base"].episodes == 128
     assert p.adapters == ["agent-selftrain", "agent-rerest"]  # the reflector is not trained: nothing would use it
-    assert p.episodes == 64 + 64 + 3 * 128
+    assert p.episodes == 64 + 64 * 4 + 3 * 128  # samples, repair tries at most, three evaluations
     assert p.gpu_hours() is None  # the embedded CPU preset gets no GPU figure
     assert stages["train_agent_selftrain"].train_steps == 32  # 64 examples x 2 epochs / batch 4
 
