@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = ["sample.num_tasks=2", "sample.k=2", "eval.num_tasks=2", "reflect.reflection_tokens=16", "train.max_steps=1"]
@@ -39,7 +40,7 @@ def script_argv(task: str, run_dir: Path) -> list[str]:
 
 def check_run(task: str, run_dir: Path, stdout: str) -> None:
     """What a finished tiny run must show: the closing table, the report, every stage finished, and
-    the records the preset asked for (2 x 2 samples, a repair try per failure, 2 test episodes per variant)."""
+    the records the preset asked for (2 x 2 samples, repair tries per failure, 2 test episodes per variant)."""
     env_id = TASKS[task][0]
     assert f"Test-set success of {env_id}" in stdout, stdout[-3000:]
     assert "|D_M| = " in stdout and "Report: " in stdout
@@ -56,8 +57,16 @@ def check_run(task: str, run_dir: Path, stdout: str) -> None:
     assert len(sampled) == 4 and len({r["task_id"] for r in sampled}) == 2
     assert all(r["env_id"] == env_id for r in sampled)
     assert sum(r["error"] is not None for r in sampled) == 0, [r["error"] for r in sampled]  # no env/sandbox crash
-    failures = sum(not r["success"] for r in sampled)
-    assert len(records("repaired")) == failures
+    # each failure gets tries until its first verified repair, at most `reflect.attempts` of them
+    attempts = yaml.safe_load((run_dir / "config.yaml").read_text())["reflect"]["attempts"]
+    failed = {r["key"] for r in sampled if not r["success"]}
+    tries: dict[str, list[dict]] = {}
+    for r in records("repaired"):
+        tries.setdefault(r["parent"], []).append(r)
+    assert set(tries) == failed
+    for parent, played in tries.items():
+        assert 1 <= len(played) <= attempts, (parent, len(played))
+        assert len(played) == attempts or played[-1]["success"], parent  # stopped early only on a success
     for variant in ("base", "selftrain", "rerest"):
         evaluated = records(f"eval-{variant}")
         assert len(evaluated) == 2 and all(r["error"] is None for r in evaluated), variant
