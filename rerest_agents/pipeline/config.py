@@ -168,6 +168,10 @@ def _build(cls: type, data: Any, where: str) -> Any:
         nested = {"model": ModelConfig, "reflector_model": ReflectorModelConfig, "sample": SampleConfig, "reflect": ReflectConfig,
                   "train": TrainConfig, "eval": EvalConfig, "executor": ExecutorConfig}
         if cls is RunConfig and key in nested and not (key == "reflector_model" and value is None):
+            if isinstance(value, dict) and fields[key].default_factory is not dataclasses.MISSING:
+                # a partial section keeps the run's defaults for the keys it leaves out (not the bare section's)
+                default = fields[key].default_factory()
+                value = {**{f.name: getattr(default, f.name) for f in dataclasses.fields(default)}, **value}
             value = _build(nested[key], value, f"{where + '.' if where else ''}{key}")
         kwargs[key] = value
     try:

@@ -16,6 +16,7 @@ base when its backend is hf or vllm, zero-shot throughout when it is an OpenAI-c
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -285,21 +286,29 @@ class Pipeline:
                                                                  "dpo": "agent-dpo"}[variant] + s)
         path = self.dir.records(f"eval-{variant}")
 
-        def body() -> None:
-            rollout = Rollout(self.llm, self._rollout_config("test", trained=variant != "base"), template=self.template, adapter=adapter,
-                              config_hash=self.hash)
-            with RecordWriter(path) as writer:
-                rollout.run(sample_specs(tasks, 1, seed=self.config.seed), writer, progress=self.progress, desc=f"eval {variant}")
-            rollout.close()
+        def body() -> str | None:
+            base, note = self.dir.records("eval-base"), None
+            if (variant != "base" and adapter is None and self.config.eval.temperature == 0 and base.exists()
+                    and self._rollout_config("test", trained=True) == self._rollout_config("test")):
+                # untrained: the same model, prompts and greedy decoding as the base episodes, so the same episodes
+                shutil.copy(base, path)
+                note = "no adapter was trained, so this is the base model: its greedy test episodes are eval_base's (copied)"
+            else:
+                rollout = Rollout(self.llm, self._rollout_config("test", trained=variant != "base"), template=self.template,
+                                  adapter=adapter, config_hash=self.hash)
+                with RecordWriter(path) as writer:
+                    rollout.run(sample_specs(tasks, 1, seed=self.config.seed), writer, progress=self.progress, desc=f"eval {variant}")
+                rollout.close()
             records = read_records(path)
             where = {"stage": f"eval_{variant}", "round": rounds, "variant": variant}
             if not records:
                 self.dir.metric("eval/success_rate", 0.0, n=0, **where)
                 self.dir.metric("eval/score", 0.0, n=0, **where)
-                return
+                return note
             for name, interval in (("eval/success_rate", wilson(sum(t.success for t in records), len(records))),
                                    ("eval/score", bootstrap_mean([t.score for t in records]))):
                 self.dir.metric(name, interval.estimate, ci_low=interval.low, ci_high=interval.high, n=interval.n, **where)
+            return note
 
         self._stage(f"eval_{variant}", body)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import gymnasium
 import pytest
@@ -32,6 +33,17 @@ def test_the_layout_cpu_file_is_the_embedded_default_and_paper_presets_show_the_
     assert not load_config(None).reflect.repair_shows_attempt
     for preset in sorted(configs.glob("*-paper.yaml")):
         assert load_config(preset).reflect.repair_shows_attempt, preset.name
+
+
+def test_a_partial_section_keeps_the_run_defaults_for_what_it_leaves_out():
+    """`--set reflect.temperature=0.5` on the embedded default must not fall back to the bare
+    ReflectConfig (one reflection, attempt shown) nor TrainConfig's learning rate."""
+    c = load_config(None, {"reflect.temperature": 0.5, "train.epochs": 1.0})
+    assert (c.reflect.direct, c.reflect.attempts, c.reflect.repair_shows_attempt, c.reflect.temperature) == (True, 4, False, 0.5)
+    assert (c.train.learning_rate, c.train.max_length, c.train.epochs) == (3e-4, 768, 1.0)
+    for preset in ("mbpp-cpu", "mbpp-paper"):  # the other presets say what they want: one reflection per failure
+        r = load_config(Path(__file__).resolve().parents[2] / "configs" / f"{preset}.yaml").reflect
+        assert (r.direct, r.attempts, r.repair_shows_attempt) == (False, 1, True), preset
 
 
 def test_trained_prompts_default_to_the_sampling_prompts_and_unset_keeps_the_hash():

@@ -70,6 +70,8 @@ def check_run(task: str, run_dir: Path, stdout: str) -> None:
     for variant in ("base", "selftrain", "rerest"):
         evaluated = records(f"eval-{variant}")
         assert len(evaluated) == 2 and all(r["error"] is None for r in evaluated), variant
+        if stages.get(f"train_agent_{variant}", {}).get("status") == "skipped":  # untrained: base's greedy episodes, not replayed
+            assert "copied" in stages[f"eval_{variant}"]["note"] and evaluated == records("eval-base"), variant
 
 
 @pytest.mark.slow
