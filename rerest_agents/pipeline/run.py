@@ -304,10 +304,10 @@ class Pipeline:
             if not records:
                 self.dir.metric("eval/success_rate", 0.0, n=0, **where)
                 self.dir.metric("eval/score", 0.0, n=0, **where)
-                return note
-            for name, interval in (("eval/success_rate", wilson(sum(t.success for t in records), len(records))),
-                                   ("eval/score", bootstrap_mean([t.score for t in records]))):
-                self.dir.metric(name, interval.estimate, ci_low=interval.low, ci_high=interval.high, n=interval.n, **where)
+            else:
+                for name, interval in (("eval/success_rate", wilson(sum(t.success for t in records), len(records))),
+                                       ("eval/score", bootstrap_mean([t.score for t in records]))):
+                    self.dir.metric(name, interval.estimate, ci_low=interval.low, ci_high=interval.high, n=interval.n, **where)
             return note
 
         self._stage(f"eval_{variant}", body)
